@@ -1,0 +1,56 @@
+"""Alibaba Cloud Model Studio (DashScope) embeddings for LangChain and LlamaIndex.
+
+```python
+from dashscope_embeddings import TextEmbedder
+result = TextEmbedder(model="text-embedding-v4", dimension=1024).embed(["a", "b"], text_type="document")
+```
+Framework adapters live in `dashscope_embeddings.langchain` and `dashscope_embeddings.llama_index`.
+"""
+
+from ._version import __version__
+from .catalog import MODELS, ModelSpec, get_model
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ContentInspectionError,
+    DashScopeError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+)
+from .text import TextEmbedder
+from .transport import RetryPolicy
+from .types import EmbeddingResult, OutputType, SparseVector, TextType, Usage
+
+__all__ = [
+    "MODELS",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentInspectionError",
+    "DashScopeError",
+    "EmbeddingResult",
+    "InputError",
+    "ModelSpec",
+    "NotFoundError",
+    "OutputType",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "ServerError",
+    "SparseVector",
+    "TextEmbedder",
+    "TextType",
+    "Usage",
+    "__version__",
+    "get_model",
+]

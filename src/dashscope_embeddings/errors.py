@@ -1,0 +1,128 @@
+"""The exception tree. Every error this package raises is a `DashScopeError`:
+
+```
+DashScopeError
+├── InputError (also ValueError)       rejected before sending; names the input index, the limit and the fix
+├── APIError                           the service answered with an error (code, message, request_id, status)
+│   ├── BadRequestError (400)
+│   │   └── ContentInspectionError     DataInspectionFailed: the content moderation refused an input
+│   ├── AuthenticationError (401)      says which region and host were used: keys are per region
+│   ├── PermissionDeniedError (403)
+│   ├── NotFoundError (404)
+│   ├── RateLimitError (429)
+│   └── ServerError (5xx)
+├── APIConnectionError                 no usable HTTP answer (refused, reset, dropped)
+│   └── APITimeoutError
+└── ResponseValidationError            an answer we cannot trust: bad JSON, wrong count, missing/duplicate index…
+```
+
+`APIError` keeps DashScope's own `code` (e.g. `InvalidParameter`, `Throttling.RateQuota`), `message`, `request_id`
+and the HTTP `status_code`, so callers can branch on the service's codes and quote the request id to support.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentInspectionError",
+    "DashScopeError",
+    "InputError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+]
+
+
+class DashScopeError(Exception):
+    """Base class of every error raised by dashscope-embeddings."""
+
+
+class InputError(DashScopeError, ValueError):
+    """An input or setting was rejected before anything was sent.
+
+    `index` is the position of the offending input in the caller's list (None for call-level settings).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class APIError(DashScopeError):
+    """The service answered with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: object = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [f"{self.code}: {self.message}" if self.code else self.message]
+        if self.status_code is not None:
+            parts.append(f"(HTTP {self.status_code}")
+            parts[-1] += f", request_id={self.request_id})" if self.request_id else ")"
+        elif self.request_id:
+            parts.append(f"(request_id={self.request_id})")
+        return " ".join(parts)
+
+
+class BadRequestError(APIError):
+    """HTTP 400: the request was invalid (`InvalidParameter`, `BadRequest.*`, …)."""
+
+
+class ContentInspectionError(BadRequestError):
+    """`DataInspectionFailed`: the service's content moderation refused an input. Retrying will not help."""
+
+
+class AuthenticationError(APIError):
+    """HTTP 401. DashScope keys are per region: a Singapore key is refused in Beijing and vice versa."""
+
+
+class PermissionDeniedError(APIError):
+    """HTTP 403: the account, workspace or key may not use this model or API (`AccessDenied*`, `Arrearage`)."""
+
+
+class NotFoundError(APIError):
+    """HTTP 404: unknown model or path."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429: `Throttling`, `Throttling.RateQuota`, `Throttling.AllocationQuota`, …"""
+
+
+class ServerError(APIError):
+    """HTTP 5xx: `InternalError*`, `ModelServingError`, `ModelUnavailable`, …"""
+
+
+class APIConnectionError(DashScopeError):
+    """No usable HTTP answer: connection refused or reset, or the server closed the connection mid-response."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request did not complete within the configured timeout."""
+
+
+class ResponseValidationError(DashScopeError):
+    """The answer could not be trusted: malformed JSON, a missing/duplicated/out-of-range index, a wrong count or
+    dimension, or non-finite numbers. Raised instead of returning a possibly misaligned result."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message + (f" (request_id={request_id})" if request_id else ""))
+        self.request_id = request_id

@@ -1,0 +1,283 @@
+"""HTTP for every embedder: pooled httpx clients, auth headers, timeouts, and the one retry layer.
+
+This is the only module that imports httpx. It sends a JSON body to a path under the endpoint's API root and hands
+the raw answer to a `parse` function from `protocol`; retrying happens here and nowhere else.
+
+Retry rules (modelled on openai-python and the dashscope 2.x client): retry connection errors, timeouts, 408, 409,
+429 and 5xx, and answers that fail validation (a truncated or inconsistent body is a transient gateway fault, and
+embedding the same texts again is idempotent); never retry other 4xx. Waits grow 0.5 s · 2ⁿ up to 8 s, shortened
+by up to 25 % jitter so clients that failed together do not retry together; `retry-after-ms` / `Retry-After` are
+obeyed when present. `max_retries` counts retries after the first attempt; 429s draw on their own, larger budget
+(`max_rate_limit_retries`) because throttling is the service asking us to slow down, not a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import platform
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import SecretStr
+
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    DashScopeError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+)
+from .protocol.errors import error_from_response
+from .protocol.json import dumps
+from .regions import Endpoint
+
+__all__ = ["DEFAULT_TIMEOUT", "RetryPolicy", "Transport"]
+
+T = TypeVar("T")
+logger = logging.getLogger("dashscope_embeddings")
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds to wait for an answer. Ten texts of 8,192 tokens embed in a few seconds; a minute leaves room for a busy
+service without hanging a pipeline for the 300–600 s the SDKs allow."""
+CONNECT_TIMEOUT = 5.0
+USER_AGENT = f"dashscope-embeddings/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How many times and how long to retry. Pure: decisions only, no I/O."""
+
+    max_retries: int = 2
+    max_rate_limit_retries: int = 10
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    """A Retry-After longer than this is not waited out: the error is raised so the caller can decide."""
+    jitter: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0 or self.max_rate_limit_retries < 0:
+            raise ValueError("retry counts must be >= 0")
+
+    def backoff(self, retries_taken: int, rng: random.Random) -> float:
+        base: float = min(self.initial_delay * 2.0**retries_taken, self.max_delay)
+        return base * (1 - self.jitter * rng.random())
+
+
+def is_retryable(error: DashScopeError) -> bool:
+    if isinstance(error, (APIConnectionError, ResponseValidationError, RateLimitError, ServerError)):
+        return True
+    return isinstance(error, APIError) and error.status_code in (408, 409)
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date."""
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(float(value) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is None:
+            return None
+        return max(float(email.utils.mktime_tz(parsed)) - time.time(), 0.0)
+
+
+class _Attempts:
+    """Counts one request's retries and decides the wait before the next attempt (None = give up)."""
+
+    def __init__(self, policy: RetryPolicy, rng: random.Random) -> None:
+        self.policy = policy
+        self.rng = rng
+        self.retries = 0
+        self.throttles = 0
+
+    def next_delay(self, error: DashScopeError, retry_after: float | None, should_retry: bool | None) -> float | None:
+        if should_retry is False or (should_retry is None and not is_retryable(error)):
+            return None
+        if retry_after is not None and retry_after > self.policy.max_retry_after:
+            return None
+        if isinstance(error, RateLimitError):
+            if self.throttles >= self.policy.max_rate_limit_retries:
+                return None
+            self.throttles += 1
+            taken = self.throttles - 1
+        else:
+            if self.retries >= self.policy.max_retries:
+                return None
+            self.retries += 1
+            taken = self.retries - 1
+        if retry_after is not None:
+            return retry_after
+        return self.policy.backoff(taken, self.rng)
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    error: DashScopeError
+    retry_after: float | None = None
+    should_retry: bool | None = None
+
+
+class Transport:
+    """Sends requests to one endpoint with one key. Owns the httpx clients it creates, never injected ones.
+
+    The async client is created per event loop: httpx connections belong to the loop that opened them, and callers
+    (notebooks, test suites, `asyncio.run` in a loop) do switch loops.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        api_key: SecretStr,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 100,
+        http_client: httpx.Client | None = None,
+        http_async_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.retry = retry or RetryPolicy()
+        self._api_key = api_key
+        self._timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout))
+        self._limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+        self._client = http_client
+        self._owns_client = http_client is None
+        self._async_client = http_async_client
+        self._owns_async_client = http_async_client is None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._rng = random.Random()
+
+    def __repr__(self) -> str:
+        return f"Transport(endpoint={self.endpoint.base_url!r})"
+
+    # -- the shared, I/O-free part -------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if self.endpoint.workspace:
+            headers["X-DashScope-WorkSpace"] = self.endpoint.workspace
+        return headers
+
+    def _url(self, path: str) -> str:
+        return self.endpoint.base_url + path
+
+    def _outcome(self, response: httpx.Response, parse: Callable[[bytes, str | None], T]) -> T | _Failure:
+        request_id = response.headers.get("x-request-id") or response.headers.get("x-dashscope-request-id")
+        should = response.headers.get("x-should-retry")
+        should_retry = {"true": True, "false": False}.get(should.lower()) if should else None
+        if response.is_success:
+            try:
+                return parse(response.content, request_id)
+            except (APIError, ResponseValidationError) as exc:
+                return _Failure(exc, parse_retry_after(response.headers), should_retry)
+        error = error_from_response(
+            response.status_code, response.content, request_id=request_id, reason=response.reason_phrase
+        )
+        if isinstance(error, AuthenticationError):
+            error = AuthenticationError(
+                f"{error.message} API keys are per region: this request went to {self.endpoint.describe()}. "
+                f"A key created in another region is refused here; pass the region your key belongs to "
+                f"(region='singapore' | 'beijing' | 'hongkong' | 'us', or workspace=...) or base_url.",
+                status_code=error.status_code,
+                code=error.code,
+                request_id=error.request_id,
+                body=error.body,
+            )
+        return _Failure(error, parse_retry_after(response.headers), should_retry)
+
+    @staticmethod
+    def _transport_failure(exc: httpx.TransportError) -> _Failure:
+        if isinstance(exc, httpx.TimeoutException):
+            return _Failure(APITimeoutError(f"request timed out ({type(exc).__name__})"))
+        return _Failure(APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}"))
+
+    def _give_up_or_wait(self, attempts: _Attempts, failure: _Failure, path: str) -> float:
+        delay = attempts.next_delay(failure.error, failure.retry_after, failure.should_retry)
+        if delay is None:
+            raise failure.error
+        logger.info("Retrying %s in %.2f s after %s", path, delay, type(failure.error).__name__)
+        return delay
+
+    # -- where bytes move ----------------------------------------------------------------------------------------
+
+    def _sync_client(self) -> httpx.Client:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = httpx.Client(timeout=self._timeout, limits=self._limits, follow_redirects=False)
+        return self._client
+
+    def _aclient(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or (self._owns_async_client and self._async_loop is not loop):
+            self._async_client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits, follow_redirects=False)
+            self._async_loop = loop
+        return self._async_client
+
+    def send(self, path: str, body: dict[str, Any], parse: Callable[[bytes, str | None], T]) -> T:
+        """POST `body` to `path`, retrying per the policy; returns `parse(raw_body, request_id)`."""
+        content, headers, url = dumps(body), self._headers(), self._url(path)
+        client = self._sync_client()
+        attempts = _Attempts(self.retry, self._rng)
+        while True:
+            try:
+                response = client.post(url, content=content, headers=headers, follow_redirects=False)
+            except httpx.TransportError as exc:
+                outcome: T | _Failure = self._transport_failure(exc)
+            else:
+                outcome = self._outcome(response, parse)
+            if not isinstance(outcome, _Failure):
+                return outcome
+            time.sleep(self._give_up_or_wait(attempts, outcome, path))
+
+    async def asend(self, path: str, body: dict[str, Any], parse: Callable[[bytes, str | None], T]) -> T:
+        """Async `send`: the same rules, awaiting instead of blocking."""
+        content, headers, url = dumps(body), self._headers(), self._url(path)
+        client = self._aclient()
+        attempts = _Attempts(self.retry, self._rng)
+        while True:
+            try:
+                response = await client.post(url, content=content, headers=headers, follow_redirects=False)
+            except httpx.TransportError as exc:
+                outcome: T | _Failure = self._transport_failure(exc)
+            else:
+                outcome = self._outcome(response, parse)
+            if not isinstance(outcome, _Failure):
+                return outcome
+            await asyncio.sleep(self._give_up_or_wait(attempts, outcome, path))
+
+    def close(self) -> None:
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        if self._owns_async_client and self._async_client is not None:
+            await self._async_client.aclose()
+            self._async_client = None

@@ -1,0 +1,113 @@
+"""Value types shared by the embedders, the adapters and the emulator.
+
+They are plain frozen dataclasses (no pydantic) because they are built on the hot path, once per batch, and because
+the emulator may import this module without pulling in any client code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+TextType = Literal["query", "document"]
+"""`query` for what a user asks, `document` for what is stored (the service's default)."""
+
+OutputType = Literal["dense", "sparse", "dense&sparse"]
+"""DashScope's `output_type`: `dense&sparse` costs the same as one kind (reference docs, §3.4)."""
+
+TEXT_TYPES: tuple[TextType, ...] = ("query", "document")
+OUTPUT_TYPES: tuple[OutputType, ...] = ("dense", "sparse", "dense&sparse")
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVector:
+    """A lexical (keyword-weight) vector: parallel `indices`, `values` and, when the service sent them, `tokens`.
+
+    Indices are sorted and unique. The service can repeat an index within one vector (two surface tokens that map to
+    one vocabulary id); `from_entries` merges repeats by *summing* their values, which keeps every dot product with
+    this vector exactly what it was before the merge, and keeps the first token seen for that index.
+    """
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+    tokens: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.indices) != len(self.values):
+            raise ValueError("SparseVector needs as many values as indices")
+        if self.tokens is not None and len(self.tokens) != len(self.indices):
+            raise ValueError("SparseVector needs as many tokens as indices")
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Mapping[str, object]]) -> SparseVector:
+        """Build from the wire form `[{"index": int, "value": float, "token": str}, ...]`."""
+        merged: dict[int, float] = {}
+        tokens: dict[int, str] = {}
+        has_tokens = True
+        for entry in entries:
+            index = entry["index"]
+            value = entry["value"]
+            if not isinstance(index, int) or isinstance(index, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"sparse entry {entry!r} needs an integer index and a numeric value")
+            merged[index] = merged.get(index, 0.0) + float(value)
+            token = entry.get("token")
+            if isinstance(token, str):
+                tokens.setdefault(index, token)
+            else:
+                has_tokens = False
+        order = sorted(merged)
+        return cls(
+            indices=tuple(order),
+            values=tuple(merged[i] for i in order),
+            tokens=tuple(tokens[i] for i in order) if has_tokens and order else None,
+        )
+
+    def to_dict(self) -> dict[int, float]:
+        """`{index: value}`, the form Milvus and LlamaIndex sparse embeddings use."""
+        return dict(zip(self.indices, self.values, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Billable usage summed over every request of one call.
+
+    Text endpoints report only `total_tokens`; the multimodal fields stay 0 for text.
+    """
+
+    total_tokens: int = 0
+    input_tokens: int = 0
+    image_tokens: int = 0
+    image_count: int = 0
+    duration: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            total_tokens=self.total_tokens + other.total_tokens,
+            input_tokens=self.input_tokens + other.input_tokens,
+            image_tokens=self.image_tokens + other.image_tokens,
+            image_count=self.image_count + other.image_count,
+            duration=self.duration + other.duration,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingResult:
+    """Vectors for every input, in input order, plus what the call cost.
+
+    `embeddings[i]` (dense) and `sparse[i]` belong to input `i`. A list is empty when its kind was not requested
+    (`output_type="sparse"` leaves `embeddings` empty; `"dense"` leaves `sparse` empty); it is never padded with None.
+    """
+
+    model: str
+    embeddings: list[list[float]] = field(default_factory=list)
+    sparse: list[SparseVector] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    dimension: int | None = None
+    request_ids: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return max(len(self.embeddings), len(self.sparse))

@@ -1,0 +1,121 @@
+"""The catalog, pinned number by number against the reference docs (D003 = newest English page, D002 = old page)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from dashscope_embeddings.catalog import MODELS, UNKNOWN_TEXT_BATCH, UNKNOWN_TEXT_TOKENS, get_model, text_models
+
+# model, dimensions (default first in the docs' bold), default, batch, tokens per text, text_type, instruct, sparse
+TEXT_TABLE = [
+    ("text-embedding-v4", (2048, 1536, 1024, 768, 512, 256, 128, 64), 1024, 10, 8192, True, True, True),
+    ("text-embedding-v3", (1024, 768, 512), 1024, 10, 8192, True, False, True),
+    ("text-embedding-v2", (1536,), 1536, 25, 2048, True, False, False),
+    ("text-embedding-v1", (1536,), 1536, 25, 2048, True, False, False),
+]
+
+
+@pytest.mark.parametrize(("name", "dims", "default", "batch", "tokens", "text_type", "instruct", "sparse"), TEXT_TABLE)
+def test_text_model_limits(
+    name: str,
+    dims: tuple[int, ...],
+    default: int,
+    batch: int,
+    tokens: int,
+    text_type: bool,
+    instruct: bool,
+    sparse: bool,
+) -> None:
+    spec = MODELS[name]
+    assert spec.kind == "text"
+    assert spec.dimensions == dims
+    assert spec.default_dimension == default
+    assert spec.max_batch == batch
+    assert spec.max_tokens == tokens
+    assert (spec.text_type, spec.instruct, spec.sparse) == (text_type, instruct, sparse)
+
+
+def test_only_v3_and_v4_take_a_dimension_parameter() -> None:
+    assert {s.name for s in text_models() if s.dimension_parameter} == {"text-embedding-v4", "text-embedding-v3"}
+
+
+@pytest.mark.parametrize("name", ["text-embedding-async-v1", "text-embedding-async-v2"])
+def test_async_models_are_batch_only(name: str) -> None:
+    spec = MODELS[name]
+    assert spec.kind == "batch"
+    assert (spec.dimensions, spec.max_batch, spec.max_tokens) == ((1536,), 100_000, 2048)
+    assert spec not in text_models()
+
+
+@pytest.mark.parametrize(
+    ("name", "regions"),
+    [
+        ("text-embedding-v4", {"singapore", "beijing", "hongkong"}),
+        ("text-embedding-v3", {"singapore", "beijing"}),
+        ("text-embedding-v2", {"beijing"}),
+        ("text-embedding-v1", {"beijing"}),
+        ("text-embedding-async-v2", {"beijing"}),
+        ("text-embedding-async-v1", {"beijing"}),
+    ],
+)
+def test_regions(name: str, regions: set[str]) -> None:
+    assert MODELS[name].regions == regions
+
+
+@pytest.mark.parametrize(
+    ("name", "region", "amount", "currency"),
+    [
+        ("text-embedding-v4", "singapore", 0.07, "USD"),
+        ("text-embedding-v4", "beijing", 0.072, "USD"),
+        ("text-embedding-v4", "hongkong", 0.07, "USD"),
+        ("text-embedding-v3", "singapore", 0.07, "USD"),
+        ("text-embedding-v3", "beijing", 0.7, "CNY"),
+        ("text-embedding-v2", "beijing", 0.7, "CNY"),
+        ("text-embedding-v1", "beijing", 0.7, "CNY"),
+    ],
+)
+def test_prices_per_million_tokens(name: str, region: str, amount: float, currency: str) -> None:
+    price = MODELS[name].price_in(region)
+    assert price is not None
+    assert (price.per_million, price.currency) == (amount, currency)
+
+
+def test_free_quotas() -> None:
+    assert MODELS["text-embedding-v4"].free_quota_tokens == {"singapore": 1_000_000}
+    assert MODELS["text-embedding-v3"].free_quota_tokens == {"singapore": 500_000}
+
+
+@pytest.mark.parametrize(
+    ("name", "dims", "default"),
+    [
+        ("tongyi-embedding-vision-plus", (1152, 1024, 512, 256, 128, 64), 1152),
+        ("tongyi-embedding-vision-flash", (768, 512, 256, 128, 64), 768),
+        ("qwen3-vl-embedding", (2560, 2048, 1536, 1024, 768, 512, 256), 2560),
+        ("qwen2.5-vl-embedding", (2048, 1024, 768, 512), 1024),
+        ("multimodal-embedding-v1", (1024,), 1024),
+    ],
+)
+def test_multimodal_models_are_known_by_name(name: str, dims: tuple[int, ...], default: int) -> None:
+    spec = MODELS[name]
+    assert spec.kind == "multimodal"
+    assert (spec.dimensions, spec.default_dimension) == (dims, default)
+
+
+def test_unknown_model_gets_conservative_limits_and_exactly_one_warning() -> None:
+    with pytest.warns(UserWarning, match="qwen3.7-text-embedding") as caught:
+        spec = get_model("qwen3.7-text-embedding")
+    assert len(caught) == 1
+    assert (spec.kind, spec.known, spec.max_batch, spec.max_tokens) == ("text", False, 10, 2048)
+    assert (UNKNOWN_TEXT_BATCH, UNKNOWN_TEXT_TOKENS) == (10, 2048)
+    assert spec.dimensions == ()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert get_model("qwen3.7-text-embedding").max_batch == 10  # second lookup: no warning
+
+
+def test_known_model_lookup_never_warns() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert get_model("text-embedding-v4") is MODELS["text-embedding-v4"]
