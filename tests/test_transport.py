@@ -317,3 +317,30 @@ class TestPolicy:
         value = parse_retry_after(httpx.Headers({"retry-after": date}))
         assert value is not None
         assert 28 <= value <= 31
+
+
+def test_owned_async_client_is_closed_when_its_event_loop_ends() -> None:
+    transport = Transport(resolve_endpoint(base_url="http://127.0.0.1:9/api/v1", env={}), SecretStr("k"))
+    seen: list[httpx.AsyncClient] = []
+
+    async def one_call() -> None:
+        client = await transport._aclient()
+        seen.append(client)
+        assert not client.is_closed
+
+    asyncio.run(one_call())
+    asyncio.run(one_call())
+    assert len(seen) == 2
+    assert seen[0] is not seen[1]  # a new loop gets a new client…
+    assert seen[0].is_closed  # …and the old loop closed its own on the way out
+    assert seen[1].is_closed
+
+
+def test_same_loop_reuses_the_async_client() -> None:
+    transport = Transport(resolve_endpoint(env={}), SecretStr("k"))
+
+    async def twice() -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
+        return await transport._aclient(), await transport._aclient()
+
+    first, second = asyncio.run(twice())
+    assert first is second

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -29,12 +29,14 @@ def plan_batches(count: int, max_batch: int) -> list[range]:
 
 def run_ordered(
     jobs: Iterable[J], call: Callable[[J], R], *, concurrency: int, window: int | None = None
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """Yield `call(job)` for each job, in job order, with at most `concurrency` calls running at once.
 
     The first exception is raised in order; queued jobs are then cancelled (requests already on the wire finish,
     as a thread cannot be interrupted).
     """
+    if isinstance(jobs, Sized):
+        concurrency = min(concurrency, len(jobs))  # no idle threads; one request (every query) needs no pool
     if concurrency <= 1:
         for job in jobs:
             yield call(job)
@@ -57,7 +59,7 @@ def run_ordered(
 
 async def arun_ordered(
     jobs: Iterable[J], call: Callable[[J], Awaitable[R]], *, concurrency: int, window: int | None = None
-) -> AsyncIterator[R]:
+) -> AsyncGenerator[R, None]:
     """Async `run_ordered`: tasks under a semaphore. Cancelling the consumer cancels every in-flight request."""
     semaphore = asyncio.Semaphore(max(concurrency, 1))
     limit = window if window is not None else float("inf")

@@ -149,16 +149,18 @@ TEXT_EMBEDDING_ASYNC_V1 = ModelSpec(
 )
 
 
-def _multimodal(name: str, dims: tuple[int, ...], default: int | None, regions: set[str]) -> ModelSpec:
-    # Media limits and fusion rules are described by the multimodal feature; here only what the text path needs to
-    # recognise these names and send users to the right embedder.
+def _multimodal(
+    name: str, dims: tuple[int, ...], default: int | None, regions: set[str], *, max_tokens: int
+) -> ModelSpec:
+    # Only what the text path needs to recognise these names and send users to the right embedder; media limits,
+    # element caps and fusion rules belong to the multimodal feature.
     return ModelSpec(
         name=name,
         kind="multimodal",
         dimensions=dims,
         default_dimension=default,
         max_batch=20,
-        max_tokens=1024,
+        max_tokens=max_tokens,
         regions=frozenset(regions),
     )
 
@@ -173,13 +175,31 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             TEXT_EMBEDDING_V1,
             TEXT_EMBEDDING_ASYNC_V2,
             TEXT_EMBEDDING_ASYNC_V1,
-            _multimodal("tongyi-embedding-vision-plus", (1152, 1024, 512, 256, 128, 64), 1152, {SINGAPORE, BEIJING}),
-            _multimodal("tongyi-embedding-vision-flash", (768, 512, 256, 128, 64), 768, {SINGAPORE, BEIJING}),
-            _multimodal("tongyi-embedding-vision-plus-2026-03-06", (1152, 1024, 512, 256, 128, 64), 1152, {BEIJING}),
-            _multimodal("tongyi-embedding-vision-flash-2026-03-06", (768, 512, 256, 128, 64), 768, {BEIJING}),
-            _multimodal("qwen3-vl-embedding", (2560, 2048, 1536, 1024, 768, 512, 256), 2560, {BEIJING}),
-            _multimodal("qwen2.5-vl-embedding", (2048, 1024, 768, 512), 1024, {BEIJING}),
-            _multimodal("multimodal-embedding-v1", (1024,), 1024, {BEIJING}),
+            _multimodal(
+                "tongyi-embedding-vision-plus",
+                (1152, 1024, 512, 256, 128, 64),
+                1152,
+                {SINGAPORE, BEIJING},
+                max_tokens=1_024,
+            ),
+            _multimodal(
+                "tongyi-embedding-vision-flash", (768, 512, 256, 128, 64), 768, {SINGAPORE, BEIJING}, max_tokens=1_024
+            ),
+            _multimodal(
+                "tongyi-embedding-vision-plus-2026-03-06",
+                (1152, 1024, 512, 256, 128, 64),
+                1152,
+                {BEIJING},
+                max_tokens=1_024,
+            ),
+            _multimodal(
+                "tongyi-embedding-vision-flash-2026-03-06", (768, 512, 256, 128, 64), 768, {BEIJING}, max_tokens=1_024
+            ),
+            _multimodal(
+                "qwen3-vl-embedding", (2560, 2048, 1536, 1024, 768, 512, 256), 2560, {BEIJING}, max_tokens=32_000
+            ),
+            _multimodal("qwen2.5-vl-embedding", (2048, 1024, 768, 512), 1024, {BEIJING}, max_tokens=32_000),
+            _multimodal("multimodal-embedding-v1", (1024,), 1024, {BEIJING}, max_tokens=512),
         )
     }
 )

@@ -185,7 +185,10 @@ class TextEmbedder:
                     f"(got {text_type!r}), or drop instruct for documents."
                 )
         chosen = self._check_dimension(dimension) if dimension is not None else self.dimension
+        chosen = chosen or spec.default_dimension
         items = self._check_lengths(items, self.truncate if truncate is None else truncate)
+        # The default is sent explicitly where the model takes one, so the width we check answers against is the
+        # width we asked for, even if the service's default changes.
         sent_dimension = chosen if spec.dimension_parameter else None
         params = TextParameters(
             model=self.model,
@@ -198,7 +201,7 @@ class TextEmbedder:
             params=params,
             texts=items,
             batches=plan_batches(len(items), spec.max_batch),
-            expected_dimension=chosen or spec.default_dimension,
+            expected_dimension=chosen,
         )
 
     def _check_lengths(self, texts: list[str], truncate: bool) -> list[str]:

@@ -20,7 +20,7 @@ import platform
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -137,6 +137,14 @@ class _Failure:
     should_retry: bool | None = None
 
 
+async def _close_when_loop_ends(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if not client.is_closed:
+            await client.aclose()
+
+
 class Transport:
     """Sends requests to one endpoint with one key. Owns the httpx clients it creates, never injected ones.
 
@@ -165,6 +173,7 @@ class Transport:
         self._async_client = http_async_client
         self._owns_async_client = http_async_client is None
         self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._loop_closer: AsyncGenerator[None, None] | None = None
         self._lock = threading.Lock()
         self._rng = random.Random()
 
@@ -233,11 +242,15 @@ class Transport:
                     self._client = httpx.Client(timeout=self._timeout, limits=self._limits, follow_redirects=False)
         return self._client
 
-    def _aclient(self) -> httpx.AsyncClient:
+    async def _aclient(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         if self._async_client is None or (self._owns_async_client and self._async_loop is not loop):
-            self._async_client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits, follow_redirects=False)
-            self._async_loop = loop
+            client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits, follow_redirects=False)
+            # Close the client on its own loop when that loop shuts down: `asyncio.run` finalises every live async
+            # generator first, so this one's `finally` runs there, and no keep-alive connection outlives its loop.
+            self._loop_closer = _close_when_loop_ends(client)
+            await self._loop_closer.__anext__()
+            self._async_client, self._async_loop = client, loop
         return self._async_client
 
     def send(self, path: str, body: dict[str, Any], parse: Callable[[bytes, str | None], T]) -> T:
@@ -259,7 +272,7 @@ class Transport:
     async def asend(self, path: str, body: dict[str, Any], parse: Callable[[bytes, str | None], T]) -> T:
         """Async `send`: the same rules, awaiting instead of blocking."""
         content, headers, url = dumps(body), self._headers(), self._url(path)
-        client = self._aclient()
+        client = await self._aclient()
         attempts = _Attempts(self.retry, self._rng)
         while True:
             try:

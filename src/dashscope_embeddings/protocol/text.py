@@ -121,16 +121,15 @@ def parse_text_body(
                     f"text_index {index} has {len(vector)} dimensions, expected {width}", request_id=request_id
                 )
             try:
-                # One C-speed pass proves every component is a number (a str or None raises TypeError); non-finite
-                # numbers were already refused by the JSON parser.
+                # `sum` proves in one C-speed pass that every component is a number (a str or None raises); non-finite
+                # numbers were already refused by the JSON parser. `map(float)` then turns any whole number JSON
+                # spelled `0` into a Python float, which frameworks expect. Together ~20 µs per 1024 dimensions.
                 sum(vector)
             except TypeError:
                 raise ResponseValidationError(
                     f"text_index {index} has a non-numeric embedding component", request_id=request_id
                 ) from None
-            if type(vector[0]) is not float:
-                vector = [float(x) for x in vector]  # JSON may write a whole-number component as `0`
-            vectors[index] = vector
+            vectors[index] = list(map(float, vector))
         if sparse:
             entries = item.get("sparse_embedding")
             if not isinstance(entries, list):
