@@ -274,3 +274,19 @@ class TestErrors:
         assert error_in_body({"output": {}, "code": "", "message": ""}) is None
         assert error_in_body({"output": {}}) is None
         assert error_in_body([1, 2]) is None
+
+
+def test_result_repr_is_a_short_summary() -> None:
+    from dashscope_embeddings import EmbeddingResult
+
+    result = EmbeddingResult(
+        model="text-embedding-v4",
+        embeddings=[[0.5] * 1024] * 3000,
+        dimension=1024,
+        usage=Usage(total_tokens=9),
+        request_ids=["a", "b"],
+    )
+    assert repr(result) == (
+        "EmbeddingResult(model='text-embedding-v4', dense=3000×1024, sparse=0, usage=Usage(total_tokens=9, "
+        "input_tokens=0, image_tokens=0, image_count=0, duration=0.0), requests=2)"
+    )

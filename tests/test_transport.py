@@ -344,3 +344,13 @@ def test_same_loop_reuses_the_async_client() -> None:
 
     first, second = asyncio.run(twice())
     assert first is second
+
+
+def test_concurrent_first_requests_share_one_async_client() -> None:
+    transport = Transport(resolve_endpoint(env={}), SecretStr("k"))
+
+    async def many() -> set[int]:
+        clients = await asyncio.gather(*(transport._aclient() for _ in range(16)))
+        return {id(c) for c in clients}
+
+    assert len(asyncio.run(many())) == 1

@@ -246,11 +246,13 @@ class Transport:
         loop = asyncio.get_running_loop()
         if self._async_client is None or (self._owns_async_client and self._async_loop is not loop):
             client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits, follow_redirects=False)
+            # Publish before the first await, so concurrent requests on this loop share this client.
+            self._async_client, self._async_loop = client, loop
             # Close the client on its own loop when that loop shuts down: `asyncio.run` finalises every live async
             # generator first, so this one's `finally` runs there, and no keep-alive connection outlives its loop.
             self._loop_closer = _close_when_loop_ends(client)
             await self._loop_closer.__anext__()
-            self._async_client, self._async_loop = client, loop
+            return client
         return self._async_client
 
     def send(self, path: str, body: dict[str, Any], parse: Callable[[bytes, str | None], T]) -> T:

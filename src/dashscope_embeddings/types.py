@@ -94,7 +94,7 @@ class Usage:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class EmbeddingResult:
     """Vectors for every input, in input order, plus what the call cost.
 
@@ -111,3 +111,12 @@ class EmbeddingResult:
 
     def __len__(self) -> int:
         return max(len(self.embeddings), len(self.sparse))
+
+    def __repr__(self) -> str:
+        # A summary, not millions of floats: printing a result must stay cheap (asyncio even repr()s a finished
+        # task's result when asyncio.run checks its SIGINT handler on Python 3.11).
+        dense = f"{len(self.embeddings)}×{self.dimension}" if self.embeddings else "none"
+        return (
+            f"EmbeddingResult(model={self.model!r}, dense={dense}, sparse={len(self.sparse)}, "
+            f"usage={self.usage!r}, requests={len(self.request_ids)})"
+        )
