@@ -1,0 +1,252 @@
+"""LangChain adapter: `DashScopeEmbeddings`, a `langchain_core.embeddings.Embeddings` over `TextEmbedder`.
+
+Thin by design: LangChain's two calls map onto the embedder (`embed_documents` → `text_type="document"`,
+`embed_query` → `text_type="query"` plus the optional `query_instruct`), and everything else (validation, batching at
+the model's cap, concurrency, retries, ordering by `text_index`, region and key resolution) is the embedder's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.utils import secret_from_env
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from typing_extensions import Self
+
+from .errors import DashScopeError, InputError
+from .text import DEFAULT_MAX_CONCURRENCY, TextEmbedder
+from .transport import DEFAULT_TIMEOUT
+
+__all__ = ["DashScopeEmbeddings"]
+
+# Never pickled: the key (a pickle is a file anyone may read) and the live HTTP clients (they hold locks and sockets).
+_NOT_PICKLED = ("api_key", "http_client", "http_async_client")
+
+
+class DashScopeEmbeddings(BaseModel, Embeddings):
+    """Alibaba Cloud Model Studio (DashScope) text embeddings for LangChain.
+
+    Documents are sent with `text_type="document"` and queries with `text_type="query"` (DashScope embeds the two
+    asymmetrically for retrieval), at most the model's batch cap per request (10 texts for text-embedding-v4/-v3,
+    25 for -v2/-v1), with requests running concurrently and every vector put back in input order.
+
+    Setup:
+        Install the extra and export a key for your region (keys are per region):
+
+        ```bash
+        pip install "dashscope-embeddings[langchain]"
+        export DASHSCOPE_API_KEY="sk-..."
+        ```
+
+    Key init args — embedding params:
+        model: str
+            Model name; default `"text-embedding-v4"`.
+        dimension: int | None
+            Output dimension (also accepted as `dimensions`). text-embedding-v4 offers 2048, 1536, 1024 (default),
+            768, 512, 256, 128 and 64; -v3 offers 1024, 768 and 512; -v2/-v1 are fixed at 1536.
+        query_instruct: str | None
+            An English task description sent with queries only, e.g. `"Given a web search query, retrieve relevant
+            passages that answer the query"` (text-embedding-v4; typically +1–5% retrieval quality).
+        truncate: bool
+            Cut texts longer than the model's token limit instead of raising `InputError`.
+
+    Key init args — client params:
+        api_key: SecretStr | None
+            Also accepted as `dashscope_api_key` (langchain-community's name). Default: env `DASHSCOPE_API_KEY`.
+        region: str | None
+            `"singapore"` (default), `"beijing"`, `"hongkong"`, `"us"`, or an id such as `"cn-beijing"`. Default:
+            env `DASHSCOPE_API_REGION`.
+        workspace: str | None
+            Workspace id: uses the workspace host and the `X-DashScope-WorkSpace` header.
+        base_url: str | None
+            API root ending in `/api/v1`. Default: env `DASHSCOPE_HTTP_BASE_URL`.
+        timeout: float
+            Seconds per request (default 60).
+        max_retries: int
+            Retries after the first attempt for connection errors, timeouts, 408/409/429/5xx (default 2).
+        max_concurrency: int
+            Requests in flight per call (default 16).
+        http_client / http_async_client: httpx.Client / httpx.AsyncClient | None
+            Your own clients (proxies, custom transports, tests). Not serialised, never closed by this class.
+
+    Instantiate:
+        ```python
+        from dashscope_embeddings.langchain import DashScopeEmbeddings
+
+        embeddings = DashScopeEmbeddings(
+            model="text-embedding-v4",
+            dimension=1024,
+            # api_key="sk-...",      # or env DASHSCOPE_API_KEY
+            # region="beijing",      # or env DASHSCOPE_API_REGION; default "singapore"
+            # query_instruct="Given a web search query, retrieve relevant passages that answer the query",
+        )
+        ```
+
+    Embed single text:
+        ```python
+        vector = embeddings.embed_query("What is the capital of France?")
+        len(vector)  # 1024
+        ```
+
+    Embed multiple texts:
+        ```python
+        vectors = embeddings.embed_documents(["Paris is the capital of France.", "Berlin is in Germany."])
+        len(vectors), len(vectors[0])  # (2, 1024)
+        ```
+
+    Async:
+        ```python
+        vector = await embeddings.aembed_query("What is the capital of France?")
+        vectors = await embeddings.aembed_documents(["Paris is the capital of France."])
+        ```
+        Native `httpx.AsyncClient` requests, not LangChain's thread-pool fallback.
+
+    Settings are read when the instance is built; assigning a field afterwards validates it and rebuilds the
+    underlying `TextEmbedder` (`embeddings.embedder`), which is also where sparse vectors and usage are available.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        protected_namespaces=(),
+        arbitrary_types_allowed=True,
+        validate_assignment=True,
+    )
+
+    model: str = "text-embedding-v4"
+    """DashScope model name."""
+    dimension: int | None = Field(default=None, validation_alias=AliasChoices("dimension", "dimensions"))
+    """Output dimension; None uses the model's default (1024 for text-embedding-v4)."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
+        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
+    )
+    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
+    region: str | None = None
+    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
+    workspace: str | None = None
+    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
+    base_url: str | None = None
+    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds to wait for each request."""
+    max_retries: int = 2
+    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Requests in flight per call."""
+    query_instruct: str | None = None
+    """English task description sent with queries (never with documents); text-embedding-v4 only."""
+    truncate: bool = False
+    """Cut over-long texts at the model's token limit instead of raising InputError."""
+    allow_insecure_http: bool = False
+    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.Client` for sync calls."""
+    http_async_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.AsyncClient` for async calls."""
+
+    _embedder: TextEmbedder | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _build_embedder(self) -> Self:
+        """Build the embedder now, so a bad setting fails at construction; no network is touched."""
+        embedder = self._new_embedder()
+        if self.query_instruct is not None and not embedder.spec.instruct:
+            raise InputError(f"{self.model} does not take instruct (query_instruct); text-embedding-v4 does.")
+        self._embedder = embedder  # only once every check passed: a rejected assignment keeps the old embedder
+        return self
+
+    def _new_embedder(self) -> TextEmbedder:
+        return TextEmbedder(
+            self.model,
+            dimension=self.dimension,
+            api_key=self.api_key,
+            region=self.region,
+            workspace=self.workspace,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            max_concurrency=self.max_concurrency,
+            truncate=self.truncate,
+            http_client=self.http_client,
+            http_async_client=self.http_async_client,
+            allow_insecure_http=self.allow_insecure_http,
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pydantic keeps an assigned value even when the model validator then rejects it; restore the old one so the
+        # fields always describe the embedder in use.
+        if name not in type(self).model_fields:
+            super().__setattr__(name, value)
+            return
+        old = self.__dict__[name]
+        try:
+            super().__setattr__(name, value)
+        except (ValidationError, DashScopeError):
+            self.__dict__[name] = old
+            raise
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        """The `TextEmbedder` doing the work (for sparse vectors, usage, or `close()`)."""
+        if self._embedder is None:  # only after unpickling without a key in the environment
+            self._embedder = self._new_embedder()
+        return self._embedder
+
+    # -- LangChain's interface -----------------------------------------------------------------------------------
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts to store (`text_type="document"`), in input order; `[]` for no texts, without a request."""
+        if not texts:
+            return []
+        return self.embedder.embed(texts, text_type="document").embeddings
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a search query (`text_type="query"`, with `query_instruct` if set)."""
+        return self.embedder.embed([text], text_type="query", instruct=self.query_instruct).embeddings[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Async `embed_documents` on the running event loop."""
+        if not texts:
+            return []
+        return (await self.embedder.aembed(texts, text_type="document")).embeddings
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Async `embed_query` on the running event loop."""
+        return (await self.embedder.aembed([text], text_type="query", instruct=self.query_instruct)).embeddings[0]
+
+    # -- pickling: never the key ---------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        return {
+            **state,
+            "__dict__": {k: v for k, v in state["__dict__"].items() if k not in _NOT_PICKLED},
+            "__pydantic_fields_set__": set(state["__pydantic_fields_set__"]) - set(_NOT_PICKLED),
+            "__pydantic_private__": {"_embedder": None},
+        }
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
+        fields = state["__dict__"]
+        try:
+            self.__init__(**fields)  # type: ignore[misc]
+        except (ValidationError, DashScopeError):
+            # No key here (yet): restore the settings; the embedder is built, and the error raised, on first use.
+            super().__setstate__(
+                {
+                    **state,
+                    "__dict__": {**fields, **dict.fromkeys(_NOT_PICKLED)},
+                    "__pydantic_private__": {"_embedder": None},
+                }
+            )
