@@ -23,3 +23,12 @@ def test_models_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> 
 def test_unknown_arguments_are_refused() -> None:
     with pytest.raises(SystemExit):
         main(["models", "--nope"])
+
+
+def test_emulator_subcommand_hands_its_arguments_to_the_emulator_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["emulator", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--latency" in out
+    assert "--rpm" in out

@@ -13,26 +13,15 @@ from pydantic import SecretStr, ValidationError
 from dashscope_embeddings.emulator import Emulator, Faults
 from dashscope_embeddings.errors import InputError, ServerError
 from dashscope_embeddings.langchain import DashScopeEmbeddings
+from emulated import BASE_URL, KEY, connection
 
-BASE_URL = "http://127.0.0.1/api/v1"
 TEXT_PATH = "/api/v1/services/embeddings/text-embedding/text-embedding"
-KEY = "sk-test-key-0123456789"
 INSTRUCT = "Given a web search query, retrieve relevant passages that answer the query"
 
 
 @pytest.fixture
 def emu() -> Emulator:
     return Emulator(faults=Faults(shuffle=True))
-
-
-def connection(emu: Emulator, **overrides: Any) -> dict[str, Any]:
-    return {
-        "api_key": KEY,
-        "base_url": BASE_URL,
-        "http_client": httpx.Client(transport=emu.transport()),
-        "http_async_client": httpx.AsyncClient(transport=emu.async_transport()),
-        **overrides,
-    }
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -26,9 +26,8 @@ from pydantic import Field, SecretStr, ValidationError
 from dashscope_embeddings.emulator import Emulator, Faults
 from dashscope_embeddings.errors import InputError, ServerError
 from dashscope_embeddings.llama_index import DashScopeEmbedding
+from emulated import BASE_URL, KEY, connection
 
-BASE_URL = "http://127.0.0.1/api/v1"
-KEY = "sk-test-key-0123456789"
 V4 = "text-embedding-v4"
 INSTRUCT = "Given a web search query, retrieve relevant passages that answer the query"
 
@@ -36,16 +35,6 @@ INSTRUCT = "Given a web search query, retrieve relevant passages that answer the
 @pytest.fixture
 def emu() -> Emulator:
     return Emulator(faults=Faults(shuffle=True))
-
-
-def connection(emu: Emulator, **overrides: Any) -> dict[str, Any]:
-    return {
-        "api_key": KEY,
-        "base_url": BASE_URL,
-        "http_client": httpx.Client(transport=emu.transport()),
-        "http_async_client": httpx.AsyncClient(transport=emu.async_transport()),
-        **overrides,
-    }
 
 
 @pytest.fixture(params=["sync", "async"])

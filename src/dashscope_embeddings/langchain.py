@@ -24,7 +24,7 @@ from pydantic import (
 from typing_extensions import Self
 
 from .errors import DashScopeError, InputError
-from .text import DEFAULT_MAX_CONCURRENCY, TextEmbedder
+from .text import DEFAULT_MAX_CONCURRENCY, EMBEDDER_SETTINGS, TextEmbedder
 from .transport import DEFAULT_TIMEOUT
 
 __all__ = ["DashScopeEmbeddings"]
@@ -167,21 +167,7 @@ class DashScopeEmbeddings(BaseModel, Embeddings):
         return self
 
     def _new_embedder(self) -> TextEmbedder:
-        return TextEmbedder(
-            self.model,
-            dimension=self.dimension,
-            api_key=self.api_key,
-            region=self.region,
-            workspace=self.workspace,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            max_concurrency=self.max_concurrency,
-            truncate=self.truncate,
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
-            allow_insecure_http=self.allow_insecure_http,
-        )
+        return TextEmbedder(self.model, **{name: getattr(self, name) for name in EMBEDDER_SETTINGS})
 
     def __setattr__(self, name: str, value: Any) -> None:
         # pydantic keeps an assigned value even when the model validator then rejects it; restore the old one so the

@@ -31,7 +31,7 @@ from typing_extensions import Self
 
 from .batching import arun_ordered, run_ordered
 from .errors import DashScopeError, InputError
-from .text import DEFAULT_MAX_CONCURRENCY, TextEmbedder
+from .text import DEFAULT_MAX_CONCURRENCY, EMBEDDER_SETTINGS, TextEmbedder
 from .transport import DEFAULT_TIMEOUT
 
 __all__ = ["DashScopeEmbedding"]
@@ -144,21 +144,7 @@ class DashScopeEmbedding(BaseEmbedding):
         return self
 
     def _new_embedder(self) -> TextEmbedder:
-        return TextEmbedder(
-            self.model_name,
-            dimension=self.dimension,
-            api_key=self.api_key,
-            region=self.region,
-            workspace=self.workspace,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            max_concurrency=self.max_concurrency,
-            truncate=self.truncate,
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
-            allow_insecure_http=self.allow_insecure_http,
-        )
+        return TextEmbedder(self.model_name, **{name: getattr(self, name) for name in EMBEDDER_SETTINGS})
 
     @property
     def embedder(self) -> TextEmbedder:
