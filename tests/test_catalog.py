@@ -119,3 +119,146 @@ def test_known_model_lookup_never_warns() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert get_model("text-embedding-v4") is MODELS["text-embedding-v4"]
+
+
+MB = 1024 * 1024
+BASIC = {"jpeg", "png", "bmp"}
+QWEN_VL_IMAGES = {"jpeg", "png", "webp", "bmp", "tiff", "ico", "dib", "icns", "sgi"}
+VISION_VIDEOS = {"mp4", "mpeg", "avi", "mov", "mpg", "webm", "flv", "mkv"}
+
+# model, elements, images, videos, image MB, video MB, text tokens, fusion, per-request fusion, image formats,
+# video formats, dimension parameter, instruct — reference docs §1.5–1.7 and catalog.MULTIMODAL_CHOICES
+MEDIA_TABLE = [
+    ("tongyi-embedding-vision-plus", 20, 8, 1, 3, 10, 1024, "independent", False, BASIC, VISION_VIDEOS, True, False),
+    ("tongyi-embedding-vision-flash", 20, 8, 1, 3, 10, 1024, "independent", False, BASIC, VISION_VIDEOS, True, False),
+    (
+        "tongyi-embedding-vision-plus-2026-03-06",
+        20,
+        64,
+        8,
+        3,
+        10,
+        1024,
+        "both",
+        False,
+        BASIC,
+        VISION_VIDEOS,
+        True,
+        False,
+    ),
+    (
+        "tongyi-embedding-vision-flash-2026-03-06",
+        20,
+        64,
+        8,
+        3,
+        10,
+        1024,
+        "both",
+        False,
+        BASIC,
+        VISION_VIDEOS,
+        True,
+        False,
+    ),
+    ("qwen3-vl-embedding", 20, 5, 1, 5, 50, 32_000, "both", True, QWEN_VL_IMAGES, {"mp4", "avi", "mov"}, True, True),
+    (
+        "qwen2.5-vl-embedding",
+        3,
+        1,
+        1,
+        5,
+        50,
+        32_000,
+        "fused",
+        False,
+        QWEN_VL_IMAGES,
+        {"mp4", "avi", "mov"},
+        True,
+        False,
+    ),
+    ("multimodal-embedding-v1", 20, 1, 1, 3, 10, 512, "independent", False, BASIC, VISION_VIDEOS, False, False),
+]
+
+
+@pytest.mark.parametrize(
+    (
+        "name",
+        "elements",
+        "images",
+        "videos",
+        "image_mb",
+        "video_mb",
+        "tokens",
+        "fusion",
+        "per_request",
+        "image_formats",
+        "video_formats",
+        "dimension_parameter",
+        "instruct",
+    ),
+    MEDIA_TABLE,
+)
+def test_multimodal_limits(
+    name: str,
+    elements: int,
+    images: int,
+    videos: int,
+    image_mb: int,
+    video_mb: int,
+    tokens: int,
+    fusion: str,
+    per_request: bool,
+    image_formats: set[str],
+    video_formats: set[str],
+    dimension_parameter: bool,
+    instruct: bool,
+) -> None:
+    spec = MODELS[name]
+    media = spec.media
+    assert media is not None
+    assert (spec.max_batch, spec.max_tokens) == (elements, tokens)
+    assert (media.max_images, media.max_videos, media.max_images_per_item) == (images, videos, 1)
+    assert (media.image_bytes, media.video_bytes) == (image_mb * MB, video_mb * MB)
+    assert (media.fusion, media.fusion_per_request) == (fusion, per_request)
+    assert media.image_formats == image_formats
+    assert media.video_formats == video_formats
+    assert (spec.dimension_parameter, spec.instruct) == (dimension_parameter, instruct)
+
+
+def test_only_the_snapshots_take_res_level_and_max_video_frames() -> None:
+    takes = {
+        name for name, spec in MODELS.items() if spec.media and spec.media.res_level and spec.media.max_video_frames
+    }
+    assert takes == {"tongyi-embedding-vision-plus-2026-03-06", "tongyi-embedding-vision-flash-2026-03-06"}
+
+
+def test_only_multimodal_embedding_v1_truncates_text() -> None:
+    assert {name for name, spec in MODELS.items() if spec.media and spec.media.truncates_text} == {
+        "multimodal-embedding-v1"
+    }
+
+
+def test_unknown_multimodal_model_gets_the_strictest_media_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashscope_embeddings import catalog
+
+    monkeypatch.setattr(catalog, "_warned", set())
+    with pytest.warns(UserWarning, match="qwen4-vl-embedding"):
+        spec = get_model("qwen4-vl-embedding", "multimodal")
+    assert spec.kind == "multimodal"
+    assert spec.media is not None
+    assert (spec.max_batch, spec.media.max_images, spec.media.max_videos, spec.media.image_bytes) == (20, 1, 1, 3 * MB)
+
+
+def test_the_recorded_choices_cover_every_conflict() -> None:
+    from dashscope_embeddings.catalog import MULTIMODAL_CHOICES
+
+    for topic in (
+        "images per request",
+        "dimension",
+        "qwen3-vl-embedding, images",
+        "enable_fusion",
+        "qwen2.5-vl",
+        "truncated",
+    ):
+        assert topic in MULTIMODAL_CHOICES

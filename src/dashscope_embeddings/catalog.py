@@ -45,6 +45,36 @@ class Price:
     note: str = ""
 
 
+Fusion = Literal["independent", "fused", "both"]
+"""`independent`: one vector per content element. `fused`: several modalities in one element give one vector.
+`both`: either, per element (the -2026-03-06 snapshots) or per request (qwen3-vl-embedding's `enable_fusion`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaLimits:
+    """What one multimodal request may carry (see MULTIMODAL_CHOICES for where each number comes from)."""
+
+    max_images: int
+    """Images per request, counted across all content elements."""
+    max_videos: int
+    max_images_per_item: int
+    """Images in one content element (a fused item)."""
+    image_bytes: int
+    """Largest image, after decoding a data URI."""
+    video_bytes: int
+    """Largest video. Videos are URLs only, so only the service can check this."""
+    image_formats: frozenset[str]
+    video_formats: frozenset[str]
+    fusion: Fusion
+    fusion_per_request: bool = False
+    """qwen3-vl-embedding: `enable_fusion=true` fuses *every* element of the request into one vector."""
+    truncates_text: bool = False
+    """multimodal-embedding-v1 cuts text over its token limit instead of refusing it (D002)."""
+    res_level: bool = False
+    max_video_frames: bool = False
+    fps: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """What one model accepts. `dimensions` empty means "not configurable / unknown" (then any value passes)."""
@@ -61,12 +91,15 @@ class ModelSpec:
     instruct: bool = False
     sparse: bool = False
     dimension_parameter: bool = False
-    """Whether the request may carry `parameters.dimension` (v1/v2 are fixed at 1536 and take none)."""
+    """Whether the request may carry `parameters.dimension` (v1/v2 are fixed at 1536 and take none; multimodal models
+    get it only for a non-default size, see MULTIMODAL_CHOICES)."""
     regions: frozenset[str] = frozenset()
     prices: Mapping[str, Price] = field(default_factory=lambda: MappingProxyType({}))
     free_quota_tokens: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     known: bool = True
     """False for a model name the catalog does not list (see `get_model`)."""
+    media: MediaLimits | None = None
+    """Multimodal models only."""
 
     def price_in(self, region: str) -> Price | None:
         return self.prices.get(region)
@@ -149,21 +182,124 @@ TEXT_EMBEDDING_ASYNC_V1 = ModelSpec(
 )
 
 
+_MB = 1024 * 1024
+_BASIC_IMAGES = frozenset({"jpeg", "png", "bmp"})
+_QWEN_VL_IMAGES = frozenset({"jpeg", "png", "webp", "bmp", "tiff", "ico", "dib", "icns", "sgi"})
+_VISION_VIDEOS = frozenset({"mp4", "mpeg", "avi", "mov", "mpg", "webm", "flv", "mkv"})
+_QWEN_VL_VIDEOS = frozenset({"mp4", "avi", "mov"})
+
+MULTIMODAL_CHOICES = """
+Where the reference docs conflict or are silent on a multimodal limit, the stricter reading wins, so a request the
+client sends is one every version of the docs allows. Sources: D003 (English, 2026-03-25), D000 (2026-02-07),
+D001/D004 (2025-11-27), D002 (old Chinese page), api-facts (a Chinese doc copy and the SDK).
+
+- tongyi-embedding-vision-plus/-flash, images per request: D001/D004 say at most 8; D003/D000 give no count
+  ("limited by the token count"). We allow 8. Elements per request: no documented count; we allow 20, the cap of
+  every other multimodal model. Videos per request: not documented; we allow 1, as for multimodal-embedding-v1.
+- `dimension` on multimodal models: D003 lists 1152…64 (vision-plus) and 768…64 (vision-flash); a Chinese doc copy
+  says these two (unlike their -2026-03-06 snapshots) take no `dimension`. The client therefore sends `dimension`
+  to a multimodal model only when the caller asks for a size other than the default, so a default request is
+  valid under both readings; multimodal-embedding-v1 is fixed at 1024 and never gets one.
+- multimodal-embedding-v1, images per request: the D003/D000 size tables say "up to 8 images", their request tables
+  and D001/D004 say 1. We allow 1 image and 1 video in at most 20 elements.
+- qwen3-vl-embedding, images: the size table says "Max. 1 image, up to 5 MB", the request table "up to 5 images"
+  (another copy: 10). We read "1 image" as per content element and allow 5 per request, 1 per element.
+- qwen3-vl-embedding, fusion: `enable_fusion=true` fuses every element of the request (SDK docstring), so a fused
+  item is sent alone in its request; independent items are batched without it.
+- qwen2.5-vl-embedding: fused only, each modality at most once per request (api-facts): one item per request.
+  Its size and format limits are not documented; we assume qwen3-vl-embedding's (same model family).
+- -2026-03-06 snapshots: 20 elements, 64 images, 8 videos per request, `res_level`, `max_video_frames` (api-facts).
+  Image formats and size are not documented; we assume the vision family's (JPEG, PNG, BMP; 3 MB).
+- Text limits: vision models 1,024 tokens, qwen3-vl 32,000, multimodal-embedding-v1 512 (longer text is truncated by
+  the service, not refused — D002 — so the client does not refuse it either).
+- Videos are URLs only on every model (all docs); video size cannot be checked before sending.
+"""
+
+
 def _multimodal(
-    name: str, dims: tuple[int, ...], default: int | None, regions: set[str], *, max_tokens: int
+    name: str,
+    dims: tuple[int, ...],
+    default: int,
+    regions: set[str],
+    *,
+    max_elements: int,
+    max_tokens: int,
+    media: MediaLimits,
+    dimension_parameter: bool = True,
+    instruct: bool = False,
 ) -> ModelSpec:
-    # Only what the text path needs to recognise these names and send users to the right embedder; media limits,
-    # element caps and fusion rules belong to the multimodal feature.
     return ModelSpec(
         name=name,
         kind="multimodal",
         dimensions=dims,
         default_dimension=default,
-        max_batch=20,
+        max_batch=max_elements,
         max_tokens=max_tokens,
+        instruct=instruct,
+        dimension_parameter=dimension_parameter,
         regions=frozenset(regions),
+        media=media,
     )
 
+
+_VISION = MediaLimits(
+    max_images=8,
+    max_videos=1,
+    max_images_per_item=1,
+    image_bytes=3 * _MB,
+    video_bytes=10 * _MB,
+    image_formats=_BASIC_IMAGES,
+    video_formats=_VISION_VIDEOS,
+    fusion="independent",
+)
+_SNAPSHOT = MediaLimits(
+    max_images=64,
+    max_videos=8,
+    max_images_per_item=1,
+    image_bytes=3 * _MB,
+    video_bytes=10 * _MB,
+    image_formats=_BASIC_IMAGES,
+    video_formats=_VISION_VIDEOS,
+    fusion="both",
+    res_level=True,
+    max_video_frames=True,
+)
+_QWEN3_VL = MediaLimits(
+    max_images=5,
+    max_videos=1,
+    max_images_per_item=1,
+    image_bytes=5 * _MB,
+    video_bytes=50 * _MB,
+    image_formats=_QWEN_VL_IMAGES,
+    video_formats=_QWEN_VL_VIDEOS,
+    fusion="both",
+    fusion_per_request=True,
+    fps=True,
+)
+_QWEN25_VL = MediaLimits(
+    max_images=1,
+    max_videos=1,
+    max_images_per_item=1,
+    image_bytes=5 * _MB,
+    video_bytes=50 * _MB,
+    image_formats=_QWEN_VL_IMAGES,
+    video_formats=_QWEN_VL_VIDEOS,
+    fusion="fused",
+    fps=True,
+)
+_MULTIMODAL_V1 = MediaLimits(
+    max_images=1,
+    max_videos=1,
+    max_images_per_item=1,
+    image_bytes=3 * _MB,
+    video_bytes=10 * _MB,
+    image_formats=_BASIC_IMAGES,
+    video_formats=_VISION_VIDEOS,
+    fusion="independent",
+    truncates_text=True,
+)
+_PLUS_DIMS = (1152, 1024, 512, 256, 128, 64)
+_FLASH_DIMS = (768, 512, 256, 128, 64)
 
 MODELS: Mapping[str, ModelSpec] = MappingProxyType(
     {
@@ -177,34 +313,75 @@ MODELS: Mapping[str, ModelSpec] = MappingProxyType(
             TEXT_EMBEDDING_ASYNC_V1,
             _multimodal(
                 "tongyi-embedding-vision-plus",
-                (1152, 1024, 512, 256, 128, 64),
+                _PLUS_DIMS,
                 1152,
                 {SINGAPORE, BEIJING},
-                max_tokens=1_024,
+                max_elements=20,
+                max_tokens=1024,
+                media=_VISION,
             ),
             _multimodal(
-                "tongyi-embedding-vision-flash", (768, 512, 256, 128, 64), 768, {SINGAPORE, BEIJING}, max_tokens=1_024
+                "tongyi-embedding-vision-flash",
+                _FLASH_DIMS,
+                768,
+                {SINGAPORE, BEIJING},
+                max_elements=20,
+                max_tokens=1024,
+                media=_VISION,
             ),
             _multimodal(
                 "tongyi-embedding-vision-plus-2026-03-06",
-                (1152, 1024, 512, 256, 128, 64),
+                _PLUS_DIMS,
                 1152,
                 {BEIJING},
-                max_tokens=1_024,
+                max_elements=20,
+                max_tokens=1024,
+                media=_SNAPSHOT,
             ),
             _multimodal(
-                "tongyi-embedding-vision-flash-2026-03-06", (768, 512, 256, 128, 64), 768, {BEIJING}, max_tokens=1_024
+                "tongyi-embedding-vision-flash-2026-03-06",
+                _FLASH_DIMS,
+                768,
+                {BEIJING},
+                max_elements=20,
+                max_tokens=1024,
+                media=_SNAPSHOT,
             ),
             _multimodal(
-                "qwen3-vl-embedding", (2560, 2048, 1536, 1024, 768, 512, 256), 2560, {BEIJING}, max_tokens=32_000
+                "qwen3-vl-embedding",
+                (2560, 2048, 1536, 1024, 768, 512, 256),
+                2560,
+                {BEIJING},
+                max_elements=20,
+                max_tokens=32_000,
+                media=_QWEN3_VL,
+                instruct=True,
             ),
-            _multimodal("qwen2.5-vl-embedding", (2048, 1024, 768, 512), 1024, {BEIJING}, max_tokens=32_000),
-            _multimodal("multimodal-embedding-v1", (1024,), 1024, {BEIJING}, max_tokens=512),
+            _multimodal(
+                "qwen2.5-vl-embedding",
+                (2048, 1024, 768, 512),
+                1024,
+                {BEIJING},
+                max_elements=3,
+                max_tokens=32_000,
+                media=_QWEN25_VL,
+            ),
+            _multimodal(
+                "multimodal-embedding-v1",
+                (1024,),
+                1024,
+                {BEIJING},
+                max_elements=20,
+                max_tokens=512,
+                media=_MULTIMODAL_V1,
+                dimension_parameter=False,
+            ),
         )
     }
 )
 
 UNKNOWN_TEXT_BATCH = 10
+UNKNOWN_MULTIMODAL_ELEMENTS = 20
 UNKNOWN_TEXT_TOKENS = 2048
 """Limits assumed for a model the catalog does not list: the smallest documented batch cap and token limit, so a
 request the service would accept is never split wrongly into one it rejects. Dimensions are not checked (the
@@ -214,8 +391,22 @@ _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
 
-def get_model(name: str) -> ModelSpec:
-    """The spec for `name`; for a name the catalog lacks, conservative limits and one `UserWarning` per name.
+_UNKNOWN_MEDIA = MediaLimits(
+    max_images=1,
+    max_videos=1,
+    max_images_per_item=1,
+    image_bytes=3 * _MB,
+    video_bytes=10 * _MB,
+    image_formats=_BASIC_IMAGES,
+    video_formats=_QWEN_VL_VIDEOS,
+    fusion="both",
+)
+"""Assumed for an uncatalogued multimodal model: the strictest documented counts, sizes and formats; fusion is
+left for the service to judge."""
+
+
+def get_model(name: str, kind: Literal["text", "multimodal"] = "text") -> ModelSpec:
+    """The spec for `name`; for a name the catalog lacks, conservative limits of `kind` and one warning per name.
 
     The service adds models faster than any client release (e.g. `qwen3.7-text-embedding`), so an unknown name must
     keep working rather than crash.
@@ -226,26 +417,33 @@ def get_model(name: str) -> ModelSpec:
     with _warned_lock:
         first = name not in _warned
         _warned.add(name)
+    if kind == "multimodal":
+        assumed = (
+            f"at most {UNKNOWN_MULTIMODAL_ELEMENTS} elements, 1 image and 1 video per request, JPEG/PNG/BMP images "
+            f"of at most 3 MB"
+        )
+    else:
+        assumed = f"at most {UNKNOWN_TEXT_BATCH} texts per request and {UNKNOWN_TEXT_TOKENS} tokens per text"
     if first:
         warnings.warn(
-            f"Model {name!r} is not in dashscope-embeddings' catalog; assuming at most {UNKNOWN_TEXT_BATCH} texts "
-            f"per request and {UNKNOWN_TEXT_TOKENS} tokens per text, and not checking dimensions. "
-            f"Known models: {', '.join(sorted(MODELS))}.",
+            f"Model {name!r} is not in dashscope-embeddings' catalog; assuming {assumed}, and not checking "
+            f"dimensions. Known models: {', '.join(sorted(MODELS))}.",
             UserWarning,
             stacklevel=3,
         )
     return ModelSpec(
         name=name,
-        kind="text",
+        kind=kind,
         dimensions=(),
         default_dimension=None,
-        max_batch=UNKNOWN_TEXT_BATCH,
+        max_batch=UNKNOWN_MULTIMODAL_ELEMENTS if kind == "multimodal" else UNKNOWN_TEXT_BATCH,
         max_tokens=UNKNOWN_TEXT_TOKENS,
-        text_type=True,
+        text_type=kind == "text",
         instruct=True,
-        sparse=True,
+        sparse=kind == "text",
         dimension_parameter=True,
         known=False,
+        media=_UNKNOWN_MEDIA if kind == "multimodal" else None,
     )
 
 

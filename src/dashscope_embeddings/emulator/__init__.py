@@ -1,8 +1,9 @@
 """A local DashScope (Alibaba Cloud Model Studio) embedding service: the test oracle and offline backend.
 
-It speaks the native text-embedding protocol (`/api/v1/services/embeddings/text-embedding/text-embedding`) and the
-OpenAI-compatible one (`/compatible-mode/v1/embeddings`), validates requests the way the reference docs say the
-service does, answers with deterministic lexical vectors, and injects faults on demand. See `docs/emulator.md`.
+It speaks the native text-embedding protocol (`/api/v1/services/embeddings/text-embedding/text-embedding`), the
+multimodal one (`/api/v1/services/embeddings/multimodal-embedding/multimodal-embedding`) and the OpenAI-compatible
+one (`/compatible-mode/v1/embeddings`), validates requests the way the reference docs say the service does, answers
+with deterministic lexical vectors, and injects faults on demand. See `docs/emulator.md`.
 
 ```python
 import httpx

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +34,8 @@ from .endpoint import Context, Endpoint
 from .errors import ServiceError
 from .faults import FaultEngine, Faults
 from .models import ModelRegistry
+from .multimodal_endpoint import MultimodalEmbeddingEndpoint, job_vectors
+from .multimodal_validation import validate_multimodal
 from .records import RecordedRequest, Recorder, Stats
 from .sparse import sparse_json
 from .text_endpoint import TextEmbeddingEndpoint
@@ -92,7 +94,7 @@ class Emulator:
         self._dense = DenseEncoder(cache_size)
         self._recorder = Recorder(max_records)
         self._endpoints: dict[str, Endpoint] = {}
-        for endpoint in (TextEmbeddingEndpoint(), CompatibleEmbeddingsEndpoint()):
+        for endpoint in (TextEmbeddingEndpoint(), CompatibleEmbeddingsEndpoint(), MultimodalEmbeddingEndpoint()):
             self.add_endpoint(endpoint)
         self._app: Starlette | None = None
         self._app_lock = threading.Lock()
@@ -207,6 +209,41 @@ class Emulator:
         vector = self._dense.encode([text], Variant(spec.name, size, text_type, instruct or None))[0]
         result: list[float] = json.loads(vector.json)
         return result
+
+    def expected_multimodal_embedding(
+        self,
+        contents: Sequence[Mapping[str, Any] | str],
+        *,
+        model: str,
+        dimension: int | None = None,
+        enable_fusion: bool = False,
+        instruct: str | None = None,
+        res_level: int | None = None,
+        max_video_frames: int | None = None,
+        fps: float | None = None,
+    ) -> list[list[float]]:
+        """Exactly the `embedding` lists a client gets from `json.loads` of the multimodal answer for `contents`,
+        in `index` order: one per content item, or a single vector when the request is fused (qwen2.5-vl-embedding,
+        or qwen3-vl-embedding with `enable_fusion=True`). Raises ValueError, with the service's message, for what
+        the emulator would refuse. Parameters left at None (and `enable_fusion=False`) are not sent."""
+        parameters: dict[str, Any] = {
+            "dimension": dimension,
+            "enable_fusion": True if enable_fusion else None,
+            "instruct": instruct,
+            "res_level": res_level,
+            "max_video_frames": max_video_frames,
+            "fps": fps,
+        }
+        payload = {
+            "model": model,
+            "input": {"contents": [dict(c) if isinstance(c, Mapping) else c for c in contents]},
+            "parameters": {k: v for k, v in parameters.items() if v is not None},
+        }
+        try:
+            job = validate_multimodal(payload, {}, self.models, count_tokens)
+        except ServiceError as error:
+            raise ValueError(error.message) from None
+        return [json.loads(vector.json) for vector in job_vectors(job, self._dense)]
 
     def expected_sparse(self, text: str, *, model: str, text_type: str = "document") -> list[dict[str, Any]]:
         """Exactly the `sparse_embedding` entries a client gets from `json.loads` of the served body."""

@@ -1,8 +1,8 @@
 """What an endpoint is: a path, an error shape, and a function from a parsed body to a 200 body.
 
 The core (`core.Emulator`) does everything common to every endpoint (auth, request log, network faults, rate limits,
-error rendering); an endpoint only validates its body and builds its answer. Adding the multimodal endpoint means
-adding one module with one more `Endpoint`.
+error rendering); an endpoint only validates its body and builds its answer: `text_endpoint`,
+`compatible_endpoint` and `multimodal_endpoint` each add one `Endpoint`.
 """
 
 from __future__ import annotations

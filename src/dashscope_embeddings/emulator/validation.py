@@ -23,7 +23,7 @@ from dashscope_embeddings.types import OUTPUT_TYPES, TEXT_TYPES
 from .errors import ServiceError
 from .models import ModelRegistry
 
-__all__ = ["TextJob", "parse_json", "validate_compatible", "validate_native"]
+__all__ = ["TextJob", "is_int", "model_and_input", "parse_json", "validate_compatible", "validate_native"]
 
 ENCODINGS: Final = ("float", "base64")
 
@@ -55,11 +55,13 @@ def parse_json(body: bytes) -> Any:
         raise ServiceError.illegal_json() from None
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """A JSON integer (`True` is a bool in Python, not an integer here)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _model_and_input(payload: object, input_key: str) -> tuple[str, object]:
+def model_and_input(payload: object, input_key: str) -> tuple[str, object]:
+    """The gateway's checks, shared by every endpoint: a JSON object with a string `model` and some input."""
     if not isinstance(payload, dict):
         raise ServiceError.body_invalid()
     model = payload.get("model")
@@ -101,7 +103,7 @@ def _lengths(texts: list[str], spec: ModelSpec, count: Callable[[str], int]) -> 
 def _dimension(spec: ModelSpec, raw: object, location: str) -> int:
     if raw is None:
         return ModelRegistry.dimension(spec, None)
-    if not _is_int(raw):
+    if not is_int(raw):
         # Strict: only JSON integers. The service's pydantic layer might coerce "1024"; the docs never send one
         # except in a compatible-mode curl that misspells the field as `dimension`, which is ignored anyway.
         raise ServiceError.not_an_integer(location)
@@ -126,7 +128,7 @@ def validate_native(
 
     `headers` has lower-case names.
     """
-    name, raw_input = _model_and_input(payload, "input")
+    name, raw_input = model_and_input(payload, "input")
     spec = models.resolve(name)
     _route(spec, headers)
     if not isinstance(raw_input, dict):
@@ -189,7 +191,7 @@ def validate_compatible(
     """`POST /compatible-mode/v1/embeddings` (api-facts §4): `input` is a str or list of str, `dimensions` on
     models that take a dimension, `encoding_format` float or base64. No text_type/output_type/instruct here (seed
     spec §1.8), so vectors are the native `document` vectors."""
-    name, raw_input = _model_and_input(payload, "input")
+    name, raw_input = model_and_input(payload, "input")
     spec = models.resolve(name)
     if spec.kind == "multimodal":
         raise ServiceError.not_in_compatible_mode(name)
