@@ -4,7 +4,8 @@
 from dashscope_embeddings import TextEmbedder
 result = TextEmbedder(model="text-embedding-v4", dimension=1024).embed(["a", "b"], text_type="document")
 ```
-Framework adapters live in `dashscope_embeddings.langchain` and `dashscope_embeddings.llama_index`.
+`MultimodalEmbedder` does the same for text, images, videos and fused items. Framework adapters live in
+`dashscope_embeddings.langchain` and `dashscope_embeddings.llama_index`.
 """
 
 from ._version import __version__
@@ -24,6 +25,7 @@ from .errors import (
     ResponseValidationError,
     ServerError,
 )
+from .multimodal import MultimodalEmbedder
 from .text import TextEmbedder
 from .transport import RetryPolicy
 from .types import EmbeddingResult, OutputType, SparseVector, TextType, Usage
@@ -40,6 +42,7 @@ __all__ = [
     "EmbeddingResult",
     "InputError",
     "ModelSpec",
+    "MultimodalEmbedder",
     "NotFoundError",
     "OutputType",
     "PermissionDeniedError",

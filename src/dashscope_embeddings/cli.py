@@ -100,9 +100,33 @@ def models_table() -> str:
     return "\n".join(lines)
 
 
+def multimodal_table() -> str:
+    """The multimodal models' per-request limits as a Markdown table (also embedded verbatim in docs/models.md)."""
+    lines = [
+        "| model | dimensions (* default) | elements / images / videos per request | image size, formats | fusion |",
+        "|---|---|---|---|---|",
+    ]
+    for spec in MODELS.values():
+        media = spec.media
+        if media is None:
+            continue
+        dims = ", ".join(f"{d}*" if d == spec.default_dimension else str(d) for d in spec.dimensions)
+        formats = ", ".join(sorted(f.upper() for f in media.image_formats))
+        fusion = {"independent": "no", "fused": "fused only", "both": "yes"}[media.fusion]
+        if media.fusion_per_request:
+            fusion += " (enable_fusion)"
+        lines.append(
+            f"| {spec.name} | {dims} | {spec.max_batch} / {media.max_images} / {media.max_videos} | "
+            f"{media.image_bytes // (1024 * 1024)} MB, {formats} | {fusion} |"
+        )
+    return "\n".join(lines)
+
+
 def models() -> int:
     """Print the catalog: what each model accepts and costs."""
     print(models_table())
+    print()
+    print(multimodal_table())
     return 0
 
 

@@ -8,23 +8,20 @@ runner that waits for the network.
 
 from __future__ import annotations
 
-import os
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from .batching import arun_ordered, plan_batches, run_ordered
-from .catalog import ModelSpec, get_model
+from .batching import plan_batches
+from .embedder import CONNECTION_SETTINGS, DEFAULT_MAX_CONCURRENCY, BaseEmbedder, Request
 from .errors import InputError
-from .protocol.text import TEXT_EMBEDDING_PATH, BatchOutput, TextParameters, build_text_body, parse_text_body
-from .regions import Endpoint, resolve_endpoint
+from .protocol.answers import BatchOutput
+from .protocol.text import TEXT_EMBEDDING_PATH, TextParameters, build_text_body, parse_text_body
 from .tokens import get_token_counter, surely_within
-from .transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
+from .transport import DEFAULT_TIMEOUT, RetryPolicy
 from .types import OUTPUT_TYPES, TEXT_TYPES, EmbeddingResult, OutputType, TextType, Usage
 
 if TYPE_CHECKING:
@@ -32,51 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAX_CONCURRENCY", "EMBEDDER_SETTINGS", "TextEmbedder"]
 
-EMBEDDER_SETTINGS = (
-    "dimension",
-    "api_key",
-    "region",
-    "workspace",
-    "base_url",
-    "timeout",
-    "max_retries",
-    "max_concurrency",
-    "truncate",
-    "http_client",
-    "http_async_client",
-    "allow_insecure_http",
-)
+EMBEDDER_SETTINGS = (*CONNECTION_SETTINGS, "truncate")
 """The keyword settings of `TextEmbedder` that the framework adapters expose as fields of the same names."""
-
-DEFAULT_MAX_CONCURRENCY = 16
-"""Requests in flight per call. With the service's typical 100–300 ms per request this is 50–160 requests/s, in the
-range one account's rate limit admits (429s beyond it are absorbed by the retry layer). Measured on the emulator at
-100 ms per request (integration_tests/benchmarks/latency_bound.py): 2,000 texts in 1.45 s, 1.11× the ideal 1.3 s
-and 14.5× a sequential loop."""
-
-
-def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
-    if isinstance(api_key, SecretStr):
-        key = api_key.get_secret_value()
-    else:
-        key = api_key if api_key is not None else os.environ.get("DASHSCOPE_API_KEY", "")
-    if not key or not key.strip():
-        raise InputError(
-            "No DashScope API key: pass api_key=... or set DASHSCOPE_API_KEY. Keys are per region; create one "
-            "at https://www.alibabacloud.com/help/en/model-studio/get-api-key"
-        )
-    return SecretStr(key.strip())
-
-
-def warn_if_region_lacks(spec: ModelSpec, endpoint: Endpoint) -> None:
-    if spec.known and endpoint.region is not None and endpoint.region.name not in spec.regions:
-        listed = ", ".join(sorted(spec.regions)) or "none"
-        warnings.warn(
-            f"{spec.name} is not listed for {endpoint.region.label} (listed: {listed}). The request is sent anyway "
-            f"(the list may lag the service); if it fails with ModelNotFound, pick a region that offers the model.",
-            UserWarning,
-            stacklevel=3,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +43,7 @@ class _Plan:
     expected_dimension: int | None
 
 
-class TextEmbedder:
+class TextEmbedder(BaseEmbedder):
     """Embeds texts with a DashScope text model (text-embedding-v4 by default).
 
     ```python
@@ -102,6 +56,8 @@ class TextEmbedder:
     (API root ending in `/api/v1`; env `DASHSCOPE_HTTP_BASE_URL`), `timeout`, `max_retries` / `retry`,
     `max_concurrency`, and injectable `http_client` / `http_async_client`.
     """
+
+    kind = "text"
 
     def __init__(
         self,
@@ -121,56 +77,24 @@ class TextEmbedder:
         http_async_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        self.spec = get_model(model)
-        if self.spec.kind == "multimodal":
-            raise InputError(
-                f"{model} is a multimodal model; TextEmbedder serves text models "
-                f"(e.g. text-embedding-v4). Use MultimodalEmbedder for {model}."
-            )
-        if self.spec.kind == "batch":
-            raise InputError(
-                f"{model} runs only as an asynchronous batch job, not on the synchronous text endpoint. Use "
-                f"dashscope_embeddings.jobs for batch jobs, or text-embedding-v2 for the same vectors interactively."
-            )
-        if max_concurrency < 1:
-            raise InputError(f"max_concurrency must be at least 1, got {max_concurrency}")
-        self.model = model
-        self.dimension = self._check_dimension(dimension)
-        self.max_concurrency = max_concurrency
-        self.truncate = truncate
-        self.endpoint = resolve_endpoint(
-            region=region, workspace=workspace, base_url=base_url, allow_insecure_http=allow_insecure_http
-        )
-        warn_if_region_lacks(self.spec, self.endpoint)
-        self._transport = Transport(
-            self.endpoint,
-            resolve_api_key(api_key),
+        super().__init__(
+            model,
+            dimension=dimension,
+            api_key=api_key,
+            region=region,
+            workspace=workspace,
+            base_url=base_url,
             timeout=timeout,
-            retry=retry or RetryPolicy(max_retries=max_retries),
-            pool_size=max(100, max_concurrency),
+            max_retries=max_retries,
+            retry=retry,
+            max_concurrency=max_concurrency,
             http_client=http_client,
             http_async_client=http_async_client,
+            allow_insecure_http=allow_insecure_http,
         )
-
-    def __repr__(self) -> str:
-        return f"TextEmbedder(model={self.model!r}, dimension={self.dimension!r}, endpoint={self.endpoint.base_url!r})"
+        self.truncate = truncate
 
     # -- validation (pure) ---------------------------------------------------------------------------------------
-
-    def _check_dimension(self, dimension: int | None) -> int | None:
-        if dimension is None:
-            return None
-        if not isinstance(dimension, int) or isinstance(dimension, bool):
-            raise InputError(f"dimension must be an int, got {type(dimension).__name__} {dimension!r}")
-        offered = self.spec.dimensions
-        if offered and dimension not in offered:
-            raise InputError(
-                f"dimension {dimension} is not offered by {self.model}; choose one of "
-                f"{', '.join(map(str, offered))} (default {self.spec.default_dimension})."
-            )
-        if not offered and dimension < 1:
-            raise InputError(f"dimension must be positive, got {dimension}")
-        return dimension
 
     def _plan(
         self,
@@ -245,7 +169,7 @@ class TextEmbedder:
 
     # -- running -------------------------------------------------------------------------------------------------
 
-    def _request(self, plan: _Plan, batch: range) -> tuple[dict[str, Any], Callable[[bytes, str | None], BatchOutput]]:
+    def _request(self, plan: _Plan, batch: range) -> Request[BatchOutput]:
         body = build_text_body(plan.params, plan.texts[batch.start : batch.stop])
         parse = partial(
             _parse_batch,
@@ -255,12 +179,6 @@ class TextEmbedder:
             sparse=plan.params.wants_sparse,
         )
         return body, parse
-
-    def _send(self, plan: _Plan, batch: range) -> BatchOutput:
-        return self._transport.send(TEXT_EMBEDDING_PATH, *self._request(plan, batch))
-
-    async def _asend(self, plan: _Plan, batch: range) -> BatchOutput:
-        return await self._transport.asend(TEXT_EMBEDDING_PATH, *self._request(plan, batch))
 
     def embed(
         self,
@@ -281,8 +199,7 @@ class TextEmbedder:
         token limit instead of raising InputError.
         """
         plan = self._plan(texts, text_type, instruct, dimension, output_type, truncate)
-        outputs = list(run_ordered(plan.batches, partial(self._send, plan), concurrency=self.max_concurrency))
-        return _assemble(plan, outputs)
+        return _assemble(plan, self._run(TEXT_EMBEDDING_PATH, plan.batches, partial(self._request, plan)))
 
     async def aembed(
         self,
@@ -296,32 +213,7 @@ class TextEmbedder:
     ) -> EmbeddingResult:
         """Async `embed`: the same checks and result, with requests as tasks on the running event loop."""
         plan = self._plan(texts, text_type, instruct, dimension, output_type, truncate)
-        outputs = [
-            output
-            async for output in arun_ordered(plan.batches, partial(self._asend, plan), concurrency=self.max_concurrency)
-        ]
-        return _assemble(plan, outputs)
-
-    def close(self) -> None:
-        """Close the HTTP connections this embedder opened (injected clients are left to their owner)."""
-        self._transport.close()
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
-    def __enter__(self) -> TextEmbedder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> TextEmbedder:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+        return _assemble(plan, await self._arun(TEXT_EMBEDDING_PATH, plan.batches, partial(self._request, plan)))
 
 
 def _parse_batch(
