@@ -1,12 +1,16 @@
-"""LangChain adapter: `DashScopeEmbeddings`, a `langchain_core.embeddings.Embeddings` over `TextEmbedder`.
+"""LangChain adapters: `DashScopeEmbeddings` over `TextEmbedder`, `DashScopeMultimodalEmbeddings` over
+`MultimodalEmbedder`; both are `langchain_core.embeddings.Embeddings`.
 
-Thin by design: LangChain's two calls map onto the embedder (`embed_documents` → `text_type="document"`,
-`embed_query` → `text_type="query"` plus the optional `query_instruct`), and everything else (validation, batching at
-the model's cap, concurrency, retries, ordering by `text_index`, region and key resolution) is the embedder's.
+Thin by design: LangChain's calls map onto the embedder (`embed_documents` → `text_type="document"`,
+`embed_query` → `text_type="query"` plus the optional `query_instruct`; `embed_image(uris)` → image items), and
+everything else (validation, batching at the model's caps, concurrency, retries, ordering by index, region and key
+resolution) is the embedder's.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -23,14 +27,63 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from .embedder import CONNECTION_SETTINGS
 from .errors import DashScopeError, InputError
+from .multimodal import MultimodalEmbedder
 from .text import DEFAULT_MAX_CONCURRENCY, EMBEDDER_SETTINGS, TextEmbedder
 from .transport import DEFAULT_TIMEOUT
 
-__all__ = ["DashScopeEmbeddings"]
+__all__ = ["DashScopeEmbeddings", "DashScopeMultimodalEmbeddings"]
 
 # Never pickled: the key (a pickle is a file anyone may read) and the live HTTP clients (they hold locks and sockets).
 _NOT_PICKLED = ("api_key", "http_client", "http_async_client")
+
+
+# -- shared by both adapters: settings that describe the embedder in use, and pickles without the key -----------
+
+
+def _assign(model: BaseModel, name: str, value: Any) -> None:
+    """`setattr` that restores the old value when validation (which rebuilds the embedder) rejects the new one.
+
+    pydantic keeps an assigned value even when the model validator then raises, so without this the fields would
+    describe a configuration that is not the one in use.
+    """
+    if name not in type(model).model_fields:
+        BaseModel.__setattr__(model, name, value)
+        return
+    old = model.__dict__[name]
+    try:
+        BaseModel.__setattr__(model, name, value)
+    except (ValidationError, DashScopeError):
+        model.__dict__[name] = old
+        raise
+
+
+def _pickled_state(model: BaseModel) -> dict[Any, Any]:
+    state = BaseModel.__getstate__(model)
+    return {
+        **state,
+        "__dict__": {k: v for k, v in state["__dict__"].items() if k not in _NOT_PICKLED},
+        "__pydantic_fields_set__": set(state["__pydantic_fields_set__"]) - set(_NOT_PICKLED),
+        "__pydantic_private__": {"_embedder": None},
+    }
+
+
+def _unpickle(model: BaseModel, state: dict[Any, Any]) -> None:
+    """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
+    fields = state["__dict__"]
+    try:
+        model.__init__(**fields)  # type: ignore[misc]
+    except (ValidationError, DashScopeError):
+        # No key here (yet): restore the settings; the embedder is built, and the error raised, on first use.
+        BaseModel.__setstate__(
+            model,
+            {
+                **state,
+                "__dict__": {**fields, **dict.fromkeys(_NOT_PICKLED)},
+                "__pydantic_private__": {"_embedder": None},
+            },
+        )
 
 
 class DashScopeEmbeddings(BaseModel, Embeddings):
@@ -170,17 +223,7 @@ class DashScopeEmbeddings(BaseModel, Embeddings):
         return TextEmbedder(self.model, **{name: getattr(self, name) for name in EMBEDDER_SETTINGS})
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # pydantic keeps an assigned value even when the model validator then rejects it; restore the old one so the
-        # fields always describe the embedder in use.
-        if name not in type(self).model_fields:
-            super().__setattr__(name, value)
-            return
-        old = self.__dict__[name]
-        try:
-            super().__setattr__(name, value)
-        except (ValidationError, DashScopeError):
-            self.__dict__[name] = old
-            raise
+        _assign(self, name, value)
 
     @property
     def embedder(self) -> TextEmbedder:
@@ -214,25 +257,211 @@ class DashScopeEmbeddings(BaseModel, Embeddings):
     # -- pickling: never the key ---------------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[Any, Any]:
-        state = super().__getstate__()
-        return {
-            **state,
-            "__dict__": {k: v for k, v in state["__dict__"].items() if k not in _NOT_PICKLED},
-            "__pydantic_fields_set__": set(state["__pydantic_fields_set__"]) - set(_NOT_PICKLED),
-            "__pydantic_private__": {"_embedder": None},
-        }
+        return _pickled_state(self)
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
-        fields = state["__dict__"]
-        try:
-            self.__init__(**fields)  # type: ignore[misc]
-        except (ValidationError, DashScopeError):
-            # No key here (yet): restore the settings; the embedder is built, and the error raised, on first use.
-            super().__setstate__(
-                {
-                    **state,
-                    "__dict__": {**fields, **dict.fromkeys(_NOT_PICKLED)},
-                    "__pydantic_private__": {"_embedder": None},
-                }
-            )
+        _unpickle(self, state)
+
+
+class DashScopeMultimodalEmbeddings(BaseModel, Embeddings):
+    """Alibaba Cloud Model Studio (DashScope) multimodal embeddings for LangChain: text, images, videos, fused items.
+
+    Text, images and videos land in one vector space, so a text query finds images (and an image finds images or
+    texts). `embed_image(uris)` is the method LangChain vector stores look for (`Chroma.add_images`,
+    `similarity_search_by_image`). Requests are packed within the model's caps (tongyi-embedding-vision-plus: 20
+    contents and 8 images per request), run concurrently, and every vector comes back in input order.
+
+    Setup:
+        ```bash
+        pip install "dashscope-embeddings[langchain]"
+        export DASHSCOPE_API_KEY="sk-..."
+        ```
+
+    Key init args — embedding params:
+        model: str
+            Model name; default `"tongyi-embedding-vision-plus"` (Singapore and Beijing). See the multimodal guide
+            for the others (`tongyi-embedding-vision-flash`, `qwen3-vl-embedding`, the -2026-03-06 snapshots, …).
+        dimension: int | None
+            Output dimension (also accepted as `dimensions`); vision-plus offers 1152 (default), 1024, 512, 256,
+            128 and 64.
+        query_instruct: str | None
+            English task description sent with `embed_query` only, on models that take `instruct`
+            (qwen3-vl-embedding), e.g. `"Find images that match the description"`.
+
+    Key init args — client params:
+        The same as `DashScopeEmbeddings`: `api_key` (alias `dashscope_api_key`; env `DASHSCOPE_API_KEY`), `region`,
+        `workspace`, `base_url` (env `DASHSCOPE_HTTP_BASE_URL`), `timeout`, `max_retries`, `max_concurrency`,
+        `allow_insecure_http`, `http_client` / `http_async_client`.
+
+    Instantiate:
+        ```python
+        from dashscope_embeddings.langchain import DashScopeMultimodalEmbeddings
+
+        embeddings = DashScopeMultimodalEmbeddings(model="tongyi-embedding-vision-plus", dimension=512)
+        ```
+
+    Embed images and text:
+        ```python
+        image_vectors = embeddings.embed_image(uris=["photos/cat.png", "https://example.com/dog.jpg"])
+        query_vector = embeddings.embed_query("a cat asleep on a sofa")
+        ```
+
+    With Chroma:
+        ```python
+        from langchain_chroma import Chroma
+
+        store = Chroma(collection_name="photos", embedding_function=embeddings)
+        store.add_images(uris=["photos/cat.png", "photos/dog.png"])
+        store.similarity_search_by_image(uri="photos/cat.png", k=1)   # the cat first
+        store.similarity_search("a sleeping cat", k=1)                 # text → image
+        ```
+
+    Async:
+        ```python
+        vectors = await embeddings.aembed_image(["photos/cat.png"])
+        vector = await embeddings.aembed_query("a cat")
+        ```
+        Native `httpx.AsyncClient` requests, not LangChain's thread-pool fallback.
+
+    Every `str` passed to `embed_documents` / `embed_query` is text, never a file name; images go through
+    `embed_image`. No method applies `query_instruct` except `embed_query`: LangChain's image search calls
+    `embed_image` for stored images and query images alike, so images cannot be told apart by role. For per-call
+    options (`dimension`, `instruct`, `res_level`, `fps`, …) or usage, use the embedder itself (`embeddings.embedder`).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        protected_namespaces=(),
+        arbitrary_types_allowed=True,
+        validate_assignment=True,
+    )
+
+    model: str = "tongyi-embedding-vision-plus"
+    """DashScope multimodal model name."""
+    dimension: int | None = Field(default=None, validation_alias=AliasChoices("dimension", "dimensions"))
+    """Output dimension; None uses the model's default (1152 for tongyi-embedding-vision-plus)."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
+        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
+    )
+    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
+    region: str | None = None
+    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
+    workspace: str | None = None
+    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
+    base_url: str | None = None
+    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds to wait for each request."""
+    max_retries: int = 2
+    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Requests in flight per call."""
+    query_instruct: str | None = None
+    """English task description sent with `embed_query` only; models that take instruct (qwen3-vl-embedding)."""
+    allow_insecure_http: bool = False
+    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.Client` for sync calls."""
+    http_async_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.AsyncClient` for async calls."""
+
+    _embedder: MultimodalEmbedder | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _build_embedder(self) -> Self:
+        """Build the embedder now, so a bad setting fails at construction; no network is touched."""
+        embedder = self._new_embedder()
+        if self.query_instruct is not None and not embedder.spec.instruct:
+            raise InputError(f"{self.model} does not take instruct (query_instruct); qwen3-vl-embedding does.")
+        self._embedder = embedder  # only once every check passed: a rejected assignment keeps the old embedder
+        return self
+
+    def _new_embedder(self) -> MultimodalEmbedder:
+        return MultimodalEmbedder(self.model, **{name: getattr(self, name) for name in CONNECTION_SETTINGS})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _assign(self, name, value)
+
+    @property
+    def embedder(self) -> MultimodalEmbedder:
+        """The `MultimodalEmbedder` doing the work (for per-call options, usage, or `close()`)."""
+        if self._embedder is None:  # only after unpickling without a key in the environment
+            self._embedder = self._new_embedder()
+        return self._embedder
+
+    def _embed(self, items: list[Any], instruct: str | None = None) -> list[list[float]]:
+        if not items:
+            return []
+        return self.embedder.embed(items, instruct=instruct).embeddings
+
+    async def _aembed(self, items: list[Any], instruct: str | None = None) -> list[list[float]]:
+        if not items:
+            return []
+        return (await self.embedder.aembed(items, instruct=instruct)).embeddings
+
+    # -- LangChain's interface: text -----------------------------------------------------------------------------
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts to store, in input order; `[]` for no texts, without a request. Strings are text, not paths."""
+        return self._embed(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a search query (with `query_instruct` if set); searches images and texts alike."""
+        return self._embed([text], self.query_instruct)[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Async `embed_documents` on the running event loop."""
+        return await self._aembed(list(texts))
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Async `embed_query` on the running event loop."""
+        return (await self._aembed([text], self.query_instruct))[0]
+
+    # -- images, videos, fused items -----------------------------------------------------------------------------
+
+    def embed_image(self, uris: Sequence[str | os.PathLike[str]]) -> list[list[float]]:
+        """Embed images, one vector each, in input order; `[]` for none, without a request.
+
+        Each uri is a local file path (read, checked and sent inline as a data URI), an http(s) URL (fetched by
+        the service) or a `data:image/...;base64,` URI. This is the signature LangChain's vector stores call
+        (`embed_image(uris=[...])`).
+        """
+        return self._embed([{"image": uri} for uri in uris])
+
+    async def aembed_image(self, uris: Sequence[str | os.PathLike[str]]) -> list[list[float]]:
+        """Async `embed_image` on the running event loop."""
+        return await self._aembed([{"image": uri} for uri in uris])
+
+    def embed_video(self, urls: Sequence[str]) -> list[list[float]]:
+        """Embed videos by http(s) URL (the service fetches them; DashScope takes no local or inline video)."""
+        return self._embed([{"video": url} for url in urls])
+
+    async def aembed_video(self, urls: Sequence[str]) -> list[list[float]]:
+        """Async `embed_video` on the running event loop."""
+        return await self._aembed([{"video": url} for url in urls])
+
+    def embed_fused(self, items: Sequence[Mapping[str, Any]]) -> list[list[float]]:
+        """Embed items that each combine modalities into one vector, e.g. a product photo with its caption.
+
+        Each item is a dict with any of `"text"` (a string), `"image"` (a path, URL, data URI, bytes, file object
+        or PIL image) and `"video"` (an http(s) URL): `{"text": "red sneakers", "image": "shoe.png"}`. Only models
+        that fuse accept several keys (qwen3-vl-embedding, qwen2.5-vl-embedding, the -2026-03-06 snapshots); the
+        others refuse them with `InputError` before sending. A single-key dict is a plain item on every model.
+        """
+        return self._embed(list(items))
+
+    async def aembed_fused(self, items: Sequence[Mapping[str, Any]]) -> list[list[float]]:
+        """Async `embed_fused` on the running event loop."""
+        return await self._aembed(list(items))
+
+    # -- pickling: never the key ---------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[Any, Any]:
+        return _pickled_state(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
+        _unpickle(self, state)

@@ -1,22 +1,26 @@
-"""LlamaIndex adapter: `DashScopeEmbedding`, a `llama_index.core` `BaseEmbedding` over `TextEmbedder`.
+"""LlamaIndex adapters: `DashScopeEmbedding` (a `BaseEmbedding` over `TextEmbedder`) and
+`DashScopeMultiModalEmbedding` (a `MultiModalEmbedding` over `MultimodalEmbedder`).
 
 Thin by design: queries map to `text_type="query"` (plus the optional `query_instruct`), texts to
-`text_type="document"`, and validation, retries, ordering, regions and keys are the embedder's. The one piece of
-orchestration here is the batch path, which LlamaIndex runs sequentially (sync) or all at once (async); see
-`DashScopeEmbedding.get_text_embedding_batch`.
+`text_type="document"`, images to image items, and validation, retries, ordering, regions and keys are the
+embedder's. The one piece of orchestration here is the batch path, which LlamaIndex runs sequentially (sync) or all
+at once (async); see `DashScopeEmbedding.get_text_embedding_batch`.
 """
 
 from __future__ import annotations
 
 import contextvars
 import warnings
-from collections.abc import AsyncGenerator, Generator
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 import llama_index.core.instrumentation as instrument
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.callbacks.schema import CBEventType, EventPayload
+from llama_index.core.embeddings.multi_modal_base import MultiModalEmbedding
 from llama_index.core.instrumentation.events.embedding import EmbeddingEndEvent, EmbeddingStartEvent
+from llama_index.core.schema import ImageType
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -30,13 +34,18 @@ from pydantic import (
 from typing_extensions import Self
 
 from .batching import arun_ordered, run_ordered
+from .embedder import CONNECTION_SETTINGS
 from .errors import DashScopeError, InputError
+from .media import image_to_wire
+from .multimodal import MultimodalEmbedder
 from .text import DEFAULT_MAX_CONCURRENCY, EMBEDDER_SETTINGS, TextEmbedder
 from .transport import DEFAULT_TIMEOUT
 
-__all__ = ["DashScopeEmbedding"]
+__all__ = ["DashScopeEmbedding", "DashScopeMultiModalEmbedding"]
 
 dispatcher = instrument.get_dispatcher(__name__)  # type: ignore[attr-defined]
+
+_E = TypeVar("_E", bound=BaseEmbedding)
 
 # Never serialised or pickled: the key and the live HTTP clients.
 _NOT_PICKLED = ("api_key", "http_client", "http_async_client")
@@ -130,17 +139,7 @@ class DashScopeEmbedding(BaseEmbedding):
         if self.query_instruct is not None and not embedder.spec.instruct:
             raise InputError(f"{self.model_name} does not take instruct (query_instruct); text-embedding-v4 does.")
         self._embedder = embedder
-        cap = embedder.spec.max_batch
-        if "embed_batch_size" not in self.model_fields_set:
-            self.embed_batch_size = cap
-        elif self.embed_batch_size > cap:
-            warnings.warn(
-                f"embed_batch_size={self.embed_batch_size} is above {self.model_name}'s limit of {cap} texts per "
-                f"request; using {cap}.",
-                UserWarning,
-                stacklevel=2,
-            )
-            self.embed_batch_size = cap
+        _cap_batch_size(self, embedder.spec.max_batch, "texts")
         return self
 
     def _new_embedder(self) -> TextEmbedder:
@@ -198,74 +197,387 @@ class DashScopeEmbedding(BaseEmbedding):
 
         Emits LlamaIndex's per-batch events for every chunk (see the class docstring); vectors in input order.
         """
-        batch = _Batch(self, texts, show_progress)
-        jobs = [(contextvars.copy_context(), chunk) for chunk in batch.chunks]
-        results = run_ordered(jobs, lambda job: job[0].run(self._embed_chunk, job[1]), concurrency=self._workers())
-        return batch.collect(results)
+        size = min(self.embed_batch_size, self.embedder.spec.max_batch)
+        return _run_batch(self, texts, size, show_progress, _embed_text_chunk, self.max_concurrency)
 
     async def aget_text_embedding_batch(
         self, texts: list[str], show_progress: bool = False, **kwargs: Any
     ) -> list[Embedding]:
         """Async `get_text_embedding_batch`: the same chunks and events, as tasks under one bound."""
-        batch = _Batch(self, texts, show_progress)
-        return await batch.acollect(arun_ordered(batch.chunks, self._aembed_chunk, concurrency=self._workers()))
-
-    def _workers(self) -> int:
-        if self.num_workers is not None and self.num_workers > 0:
-            return min(self.num_workers, self.max_concurrency)
-        return self.max_concurrency
-
-    def _embed_chunk(self, chunk: list[str]) -> list[Embedding]:
-        if self.rate_limiter is not None:
-            self.rate_limiter.acquire()
-        if self.embeddings_cache is not None:
-            return self._get_text_embeddings_cached(chunk)
-        return self._get_text_embeddings(chunk)
-
-    async def _aembed_chunk(self, chunk: list[str]) -> list[Embedding]:
-        if self.rate_limiter is not None:
-            await self.rate_limiter.async_acquire()
-        if self.embeddings_cache is not None:
-            return await self._aget_text_embeddings_cached(chunk)
-        return await self._aget_text_embeddings(chunk)
+        size = min(self.embed_batch_size, self.embedder.spec.max_batch)
+        return await _arun_batch(self, texts, size, show_progress, _aembed_text_chunk, self.max_concurrency)
 
     # -- pickling: never the key ---------------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[Any, Any]:
-        scrubbed = self.model_copy(update=dict.fromkeys(_NOT_PICKLED))
-        scrubbed._embedder = None
-        state: dict[Any, Any] = super(DashScopeEmbedding, scrubbed).__getstate__()
-        return state
+        return _pickled_state(self)
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
-        fields = {k: v for k, v in state["__dict__"].items() if k not in _NOT_PICKLED}
-        try:
-            self.__init__(**fields)  # type: ignore[misc]
-        except (ValidationError, DashScopeError):
-            # No key here (yet): restore the settings; the embedder is built, and the error raised, on first use.
-            fields.update(dict.fromkeys(_NOT_PICKLED))
-            BaseModel.__setstate__(self, {**state, "__dict__": fields})
+        _unpickle(self, state)
+
+
+class DashScopeMultiModalEmbedding(MultiModalEmbedding):
+    """Alibaba Cloud Model Studio (DashScope) multimodal embeddings for LlamaIndex: text and images in one space.
+
+    ```python
+    from llama_index.core import SimpleDirectoryReader
+    from llama_index.core.indices import MultiModalVectorStoreIndex
+    from dashscope_embeddings.llama_index import DashScopeMultiModalEmbedding
+
+    embed = DashScopeMultiModalEmbedding(model_name="tongyi-embedding-vision-plus")  # key: DASHSCOPE_API_KEY
+    index = MultiModalVectorStoreIndex.from_documents(
+        SimpleDirectoryReader("photos").load_data(), image_embed_model=embed, embed_model=embed
+    )
+    retriever = index.as_retriever(image_similarity_top_k=3)
+    retriever.text_to_image_retrieve("a red bicycle")       # query: get_query_embedding
+    retriever.image_to_image_retrieve("photos/bike.png")    # image: get_image_embedding
+    ```
+
+    Images (`ImageType`: a `str` that is a local path, an http(s) URL or a data URI, or a `BytesIO` holding the
+    image file) are always sent as images, never as text; texts and queries as text, queries with `query_instruct`
+    on models that take it (qwen3-vl-embedding). This replaces llama-index-embeddings-dashscope's multimodal path,
+    which fails on every current model (it reads `output["embedding"]`; the service answers `embeddings`), cannot
+    send a `BytesIO`, and blocks the event loop in its async methods.
+
+    Fields: `model_name` (default `"tongyi-embedding-vision-plus"`), `dimension` (alias `dimensions`),
+    `query_instruct`, and the connection settings every embedder takes: `api_key` (env `DASHSCOPE_API_KEY`; never
+    serialised), `region`, `workspace`, `base_url` (env `DASHSCOPE_HTTP_BASE_URL`), `timeout`, `max_retries`,
+    `max_concurrency`, `allow_insecure_http`, `http_client` / `http_async_client`.
+
+    **embed_batch_size** defaults to the model's contents-per-request cap (20 for the vision models) and is capped
+    there, with a `UserWarning`, as in `DashScopeEmbedding`. Image batches are chunked further to the model's
+    images-per-request cap (8 for tongyi-embedding-vision-plus/-flash), so each chunk is one request (except on
+    qwen2.5-vl-embedding, which fuses whatever one request carries: there every item is a request of its own).
+
+    **Batches run concurrently**, texts and images alike: `get_text_embedding_batch`, `get_image_embedding_batch`
+    and their async twins send one request per chunk, at most `max_concurrency` at once (lowered by `num_workers`),
+    vectors in input order, with LlamaIndex's per-chunk events (see `DashScopeEmbedding`; image batches emit only
+    the callback-manager events, as LlamaIndex's own image batch does). `rate_limiter` paces image requests too.
+
+    `model_name` and the connection settings are read when the instance is built; `dimension`, `query_instruct`
+    and `embed_batch_size` on every call.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    model_name: str = Field(default="tongyi-embedding-vision-plus", description="DashScope multimodal model.")
+    dimension: int | None = Field(
+        default=None,
+        validation_alias=AliasChoices("dimension", "dimensions"),
+        description="Output dimension; None uses the model's default (1152 for tongyi-embedding-vision-plus).",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, exclude=True, repr=False, description="API key; None reads env DASHSCOPE_API_KEY."
+    )
+    region: str | None = Field(
+        default=None, description="Region name or id; default env DASHSCOPE_API_REGION, then Singapore."
+    )
+    workspace: str | None = Field(default=None, description="Workspace id (workspace host + X-DashScope-WorkSpace).")
+    base_url: str | None = Field(
+        default=None, description="API root ending in /api/v1; default env DASHSCOPE_HTTP_BASE_URL, then the region's."
+    )
+    timeout: float = Field(default=DEFAULT_TIMEOUT, description="Seconds to wait for each request.")
+    max_retries: int = Field(default=2, description="Retries after the first attempt, for transient failures only.")
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, description="Most requests in flight per call.")
+    query_instruct: str | None = Field(
+        default=None, description="English task description sent with queries only (qwen3-vl-embedding)."
+    )
+    allow_insecure_http: bool = Field(default=False, description="Allow plain http to a non-loopback base_url.")
+    http_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.Client.")
+    http_async_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.AsyncClient.")
+
+    _embedder: MultimodalEmbedder | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _build_embedder(self) -> Self:
+        """Build the embedder now, so a bad setting fails at construction; no network is touched."""
+        embedder = self._new_embedder()
+        if self.query_instruct is not None and not embedder.spec.instruct:
+            raise InputError(f"{self.model_name} does not take instruct (query_instruct); qwen3-vl-embedding does.")
+        self._embedder = embedder
+        _cap_batch_size(self, embedder.spec.max_batch, "contents")
+        return self
+
+    def _new_embedder(self) -> MultimodalEmbedder:
+        return MultimodalEmbedder(self.model_name, **{name: getattr(self, name) for name in CONNECTION_SETTINGS})
+
+    @property
+    def embedder(self) -> MultimodalEmbedder:
+        """The `MultimodalEmbedder` doing the work (for videos, fused items, per-call options, usage, `close()`)."""
+        if self._embedder is None:  # only after unpickling without a key in the environment
+            self._embedder = self._new_embedder()
+        return self._embedder
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "DashScopeMultiModalEmbedding"
+
+    def to_payload(self) -> dict[str, Any]:
+        """What instrumentation events and callbacks see: no key, no clients."""
+        return {**super().to_payload(), "dimension": self.dimension}
+
+    def _embed(self, items: list[Any], instruct: str | None = None) -> list[Embedding]:
+        if not items:
+            return []
+        return self.embedder.embed(items, dimension=self.dimension, instruct=instruct).embeddings
+
+    async def _aembed(self, items: list[Any], instruct: str | None = None) -> list[Embedding]:
+        if not items:
+            return []
+        return (await self.embedder.aembed(items, dimension=self.dimension, instruct=instruct)).embeddings
+
+    # -- single calls and chunks: a str is text here, an ImageType goes in {"image": ...} -------------------------
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._embed([query], self.query_instruct)[0]
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return (await self._aembed([query], self.query_instruct))[0]
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._embed([text])[0]
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return (await self._aembed([text]))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._embed(list(texts))
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return await self._aembed(list(texts))
+
+    def _get_image_embedding(self, img_file_path: ImageType) -> Embedding:
+        return self._embed([{"image": img_file_path}])[0]
+
+    async def _aget_image_embedding(self, img_file_path: ImageType) -> Embedding:
+        return (await self._aembed([{"image": img_file_path}]))[0]
+
+    def _get_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
+        return self._embed([{"image": image} for image in img_file_paths])
+
+    async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
+        return await self._aembed([{"image": image} for image in img_file_paths])
+
+    # -- batches: concurrent across chunks, with LlamaIndex's per-batch events ------------------------------------
+
+    def _text_chunk(self) -> int:
+        return min(self.embed_batch_size, self.embedder.spec.max_batch)
+
+    def _image_chunk(self) -> int:
+        return min(self._text_chunk(), self.embedder.media.max_images)
+
+    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False, **kwargs: Any) -> list[Embedding]:
+        """Embed texts, `embed_batch_size` per request, up to `max_concurrency` requests at once, in input order."""
+        return _run_batch(self, texts, self._text_chunk(), show_progress, _embed_text_chunk, self.max_concurrency)
+
+    async def aget_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[Embedding]:
+        """Async `get_text_embedding_batch`: the same chunks and events, as tasks under one bound."""
+        return await _arun_batch(
+            self, texts, self._text_chunk(), show_progress, _aembed_text_chunk, self.max_concurrency
+        )
+
+    def get_image_embedding_batch(
+        self, img_file_paths: list[ImageType], show_progress: bool = False
+    ) -> list[Embedding]:
+        """Embed images, one request per chunk (within the model's image cap), concurrently, in input order.
+
+        Every image is read and checked before the first request (see `_images_on_the_wire`).
+        """
+        wire = self._images_on_the_wire(img_file_paths)
+        return _run_batch(
+            self,
+            img_file_paths,
+            self._image_chunk(),
+            show_progress,
+            _embed_image_chunk,
+            self.max_concurrency,
+            images=True,
+            inputs=wire,
+        )
+
+    async def aget_image_embedding_batch(
+        self, img_file_paths: list[ImageType], show_progress: bool = False
+    ) -> list[Embedding]:
+        """Async `get_image_embedding_batch`: the same chunks and events, as tasks under one bound."""
+        wire = self._images_on_the_wire(img_file_paths)
+        return await _arun_batch(
+            self,
+            img_file_paths,
+            self._image_chunk(),
+            show_progress,
+            _aembed_image_chunk,
+            self.max_concurrency,
+            images=True,
+            inputs=wire,
+        )
+
+    def _images_on_the_wire(self, images: Sequence[ImageType]) -> list[str]:
+        """Each image as the URL or data URI the service receives, all checked before any chunk is sent.
+
+        Chunks are embedded separately, so left to the embedder a bad image in a later chunk would be found only
+        after earlier chunks were sent (and billed), and its error would count from the start of its chunk. Here
+        the error names `img_file_paths[i]` with the index in the whole batch and nothing has been sent.
+        """
+        media, model = self.embedder.media, self.model_name
+        return [
+            image_to_wire(image, limits=media, where=f"img_file_paths[{index}]", model=model, index=index)
+            for index, image in enumerate(images)
+        ]
+
+    # -- pickling: never the key ---------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[Any, Any]:
+        return _pickled_state(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
+        _unpickle(self, state)
+
+
+# -- shared by both adapters: batches run concurrently with LlamaIndex's per-batch events; pickles without the key
+
+
+def _pickled_state(model: BaseEmbedding) -> dict[Any, Any]:
+    scrubbed = model.model_copy(update=dict.fromkeys(_NOT_PICKLED))
+    scrubbed._embedder = None  # type: ignore[attr-defined]
+    state: dict[Any, Any] = BaseEmbedding.__getstate__(scrubbed)
+    return state
+
+
+def _unpickle(model: BaseEmbedding, state: dict[Any, Any]) -> None:
+    fields = {k: v for k, v in state["__dict__"].items() if k not in _NOT_PICKLED}
+    try:
+        model.__init__(**fields)  # type: ignore[misc]
+    except (ValidationError, DashScopeError):
+        # No key here (yet): restore the settings; the embedder is built, and the error raised, on first use.
+        fields.update(dict.fromkeys(_NOT_PICKLED))
+        BaseModel.__setstate__(model, {**state, "__dict__": fields})
+
+
+def _cap_batch_size(owner: BaseEmbedding, cap: int, noun: str) -> None:
+    """Default `embed_batch_size` to the model's per-request cap; lower a larger value to it, with a warning."""
+    if "embed_batch_size" not in owner.model_fields_set:
+        owner.embed_batch_size = cap
+    elif owner.embed_batch_size > cap:
+        warnings.warn(
+            f"embed_batch_size={owner.embed_batch_size} is above {owner.model_name}'s limit of {cap} {noun} per "
+            f"request; using {cap}.",
+            UserWarning,
+            stacklevel=4,
+        )
+        owner.embed_batch_size = cap
+
+
+def _concurrency(owner: BaseEmbedding, max_concurrency: int) -> int:
+    """`max_concurrency`, lowered by LlamaIndex's `num_workers` when that is set."""
+    if owner.num_workers is not None and owner.num_workers > 0:
+        return min(owner.num_workers, max_concurrency)
+    return max_concurrency
+
+
+def _run_batch(
+    owner: _E,
+    items: Sequence[Any],
+    size: int,
+    show_progress: bool,
+    embed_chunk: Callable[[_E, list[Any]], list[Embedding]],
+    max_concurrency: int,
+    *,
+    images: bool = False,
+    inputs: Sequence[Any] | None = None,
+) -> list[Embedding]:
+    """Chunks of `size` through `embed_chunk` in worker threads (each in a copy of the caller's context).
+
+    `items` are what the events report; `inputs` (default: `items`), aligned with them, are what is embedded.
+    """
+    batch = _Batch(owner, items, size, show_progress, images=images)
+    jobs = [(contextvars.copy_context(), chunk) for chunk in _chunks(items if inputs is None else inputs, size)]
+    results = run_ordered(
+        jobs, lambda job: job[0].run(embed_chunk, owner, job[1]), concurrency=_concurrency(owner, max_concurrency)
+    )
+    return batch.collect(results)
+
+
+async def _arun_batch(
+    owner: _E,
+    items: Sequence[Any],
+    size: int,
+    show_progress: bool,
+    aembed_chunk: Callable[[_E, list[Any]], Awaitable[list[Embedding]]],
+    max_concurrency: int,
+    *,
+    images: bool = False,
+    inputs: Sequence[Any] | None = None,
+) -> list[Embedding]:
+    """Async `_run_batch`: the chunks as tasks under one bound."""
+    batch = _Batch(owner, items, size, show_progress, images=images)
+    chunks = _chunks(items if inputs is None else inputs, size)
+    return await batch.acollect(
+        arun_ordered(chunks, partial(aembed_chunk, owner), concurrency=_concurrency(owner, max_concurrency))
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def _embed_text_chunk(owner: BaseEmbedding, chunk: list[str]) -> list[Embedding]:
+    if owner.rate_limiter is not None:
+        owner.rate_limiter.acquire()
+    if owner.embeddings_cache is not None:
+        return owner._get_text_embeddings_cached(chunk)
+    return owner._get_text_embeddings(chunk)
+
+
+async def _aembed_text_chunk(owner: BaseEmbedding, chunk: list[str]) -> list[Embedding]:
+    if owner.rate_limiter is not None:
+        await owner.rate_limiter.async_acquire()
+    if owner.embeddings_cache is not None:
+        return await owner._aget_text_embeddings_cached(chunk)
+    return await owner._aget_text_embeddings(chunk)
+
+
+def _embed_image_chunk(owner: MultiModalEmbedding, chunk: list[ImageType]) -> list[Embedding]:
+    if owner.rate_limiter is not None:
+        owner.rate_limiter.acquire()
+    return owner._get_image_embeddings(chunk)
+
+
+async def _aembed_image_chunk(owner: MultiModalEmbedding, chunk: list[ImageType]) -> list[Embedding]:
+    if owner.rate_limiter is not None:
+        await owner.rate_limiter.async_acquire()
+    return await owner._aget_image_embeddings(chunk)
 
 
 class _Batch:
-    """One batch call's chunks and its LlamaIndex events: starts on submission, ends as vectors arrive in order."""
+    """One batch call's chunks and its LlamaIndex events: starts on submission, ends as vectors arrive in order.
 
-    def __init__(self, owner: DashScopeEmbedding, texts: list[str], show_progress: bool) -> None:
+    Image batches get only the callback-manager events, as in LlamaIndex's own `get_image_embedding_batch`: its
+    instrumentation events carry texts (`EmbeddingEndEvent.chunks: list[str]`), and an image may be a `BytesIO`.
+    """
+
+    def __init__(
+        self, owner: BaseEmbedding, items: Sequence[Any], size: int, show_progress: bool, *, images: bool = False
+    ) -> None:
         self.owner = owner
-        size = min(owner.embed_batch_size, owner.embedder.spec.max_batch)
-        self.chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
+        self.dispatch = not images
+        self.chunks = _chunks(items, size)
         model_dict = owner.to_payload()
         self.event_ids: list[str] = []
         for _ in self.chunks:
-            dispatcher.event(EmbeddingStartEvent(model_dict=model_dict))
+            if self.dispatch:
+                dispatcher.event(EmbeddingStartEvent(model_dict=model_dict))
             self.event_ids.append(
                 owner.callback_manager.on_event_start(
                     CBEventType.EMBEDDING, payload={EventPayload.SERIALIZED: model_dict}
                 )
             )
         self.finished = 0
-        self.progress = _progress_bar(len(texts)) if show_progress and texts else None
+        desc = "Generating image embeddings" if images else "Generating embeddings"
+        self.progress = _progress_bar(len(items), desc) if show_progress and items else None
 
     def done(self, embeddings: list[Embedding]) -> None:
         """Emit the end events of the next chunk in order."""
@@ -276,7 +588,8 @@ class _Batch:
             payload={EventPayload.CHUNKS: chunk, EventPayload.EMBEDDINGS: embeddings},
             event_id=event_id,
         )
-        dispatcher.event(EmbeddingEndEvent(chunks=chunk, embeddings=embeddings))
+        if self.dispatch:
+            dispatcher.event(EmbeddingEndEvent(chunks=chunk, embeddings=embeddings))
         if self.progress is not None:
             self.progress.update(len(chunk))
 
@@ -329,9 +642,9 @@ class _NoProgress:
         pass
 
 
-def _progress_bar(total: int) -> Any:
+def _progress_bar(total: int, desc: str) -> Any:
     try:
         from tqdm.auto import tqdm  # type: ignore[import-untyped]
     except ImportError:  # LlamaIndex's own behaviour: no tqdm, no bar
         return _NoProgress()
-    return tqdm(total=total, desc="Generating embeddings")
+    return tqdm(total=total, desc=desc)
