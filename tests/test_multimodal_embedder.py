@@ -272,3 +272,41 @@ def test_repr_names_model_and_endpoint(emu: Emulator) -> None:
 def test_requests_go_to_the_multimodal_path(emu: Emulator) -> None:
     make(emu).embed(["x"])
     assert emu.requests[0].path == PATH
+
+
+class TestSeveralImagesInOneVector:
+    """qwen3-vl-embedding fuses a whole request, so one item may list up to 5 images and 1 video."""
+
+    def test_listed_images_are_fused_into_one_vector(self, emu: Emulator, embed: Embed) -> None:
+        item = {"text": "outfit", "image": [CAR, "https://example.com/images/blue_shirt.png"], "video": CLIP}
+        result = embed(make(emu, QWEN3), ["before", item, "after"])
+        fused_body = next(b for b in bodies(emu) if b.get("parameters", {}).get("enable_fusion"))
+        assert fused_body["input"]["contents"] == [
+            {"text": "outfit"},
+            {"image": CAR},
+            {"image": "https://example.com/images/blue_shirt.png"},
+            {"video": CLIP},
+        ]
+        assert len(result) == 3
+        assert (
+            result.embeddings[1]
+            == emu.expected_multimodal_embedding(fused_body["input"]["contents"], model=QWEN3, enable_fusion=True)[0]
+        )
+
+    @pytest.mark.parametrize(
+        ("model", "item", "message"),
+        [
+            (QWEN3, {"image": [CAR] * 6}, r"items\[0\] has 6 images, but qwen3-vl-embedding fuses at most 5 images"),
+            (QWEN3, {"video": [CLIP, CLIP]}, r"items\[0\] has 2 videos, but qwen3-vl-embedding fuses at most 1 video "),
+            (QWEN3, {"text": "t", "image": []}, r"items\[0\]\.image is an empty list"),
+            (SNAPSHOT, {"image": [CAR, CAR]}, r"lists several images, but tongyi-embedding-vision-plus-2026-03-06"),
+            (PLUS, {"image": [CAR]}, r"lists several images, but tongyi-embedding-vision-plus fuses at most one"),
+            (QWEN3, {"image": [CAR, "/no/such/file.png"]}, r"items\[0\]\.image\[1\]"),
+        ],
+    )
+    def test_over_the_model_caps_is_refused_before_sending(
+        self, emu: Emulator, embed: Embed, model: str, item: dict[str, Any], message: str
+    ) -> None:
+        with pytest.raises(InputError, match=message):
+            embed(make(emu, model), [item])
+        assert emu.requests == []

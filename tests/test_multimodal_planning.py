@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from dashscope_embeddings.catalog import MODELS
 from dashscope_embeddings.multimodal import _Element, _Request, plan_requests
 
-TEXT = _Element({"text": "t"})
-IMAGE = _Element({"image": "https://example.com/a.png"})
-VIDEO = _Element({"video": "https://example.com/a.mp4"})
-FUSED = _Element({"text": "t", "image": "https://example.com/a.png"})
+TEXT = _Element(({"text": "t"},))
+IMAGE = _Element(({"image": "https://example.com/a.png"},))
+VIDEO = _Element(({"video": "https://example.com/a.mp4"},))
+FUSED = _Element(({"text": "t", "image": "https://example.com/a.png"},))
 
 
 def shape(requests: list[_Request]) -> list[tuple[list[int], bool]]:

@@ -7,7 +7,8 @@ An item is one vector:
   image, or `{"image": ...}` with any of those or an http(s) URL / data URI;
 - a video is `{"video": "https://..."}` (DashScope fetches videos itself: URLs only);
 - a fused item is one dict with several of `text`, `image`, `video`, on models that fuse (qwen3-vl-embedding,
-  qwen2.5-vl-embedding and the tongyi-embedding-vision-*-2026-03-06 snapshots).
+  qwen2.5-vl-embedding and the tongyi-embedding-vision-*-2026-03-06 snapshots); on qwen3-vl-embedding, which fuses
+  a whole request, `image` and `video` may be lists (up to 5 images and 1 video in one vector).
 
 Every limit of the model (catalog `MediaLimits`) is checked before anything is sent; requests are packed up to the
 model's element, image and video caps; vectors come back in item order.
@@ -49,21 +50,22 @@ MODALITIES = ("text", "image", "video")
 
 @dataclass(frozen=True, slots=True)
 class _Element:
-    """One item as it goes on the wire."""
+    """One item as it goes on the wire: usually one content object; several when a fused item lists images or
+    videos on a model that fuses a whole request (qwen3-vl-embedding)."""
 
-    content: dict[str, str]
+    contents: tuple[dict[str, str], ...]
 
     @property
     def fused(self) -> bool:
-        return len(self.content) > 1
+        return len(self.contents) > 1 or len(self.contents[0]) > 1
 
     @property
     def images(self) -> int:
-        return int("image" in self.content)
+        return sum("image" in content for content in self.contents)
 
     @property
     def videos(self) -> int:
-        return int("video" in self.content)
+        return sum("video" in content for content in self.contents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,19 +195,63 @@ class MultimodalEmbedder(BaseEmbedder):
             raise InputError(
                 f"items[{index}] has unknown modality {unknown[0]!r}: use 'text', 'image' and/or 'video'.", index=index
             )
-        if len(parts) > 1 and self.media.fusion == "independent":
+        listed = [key for key in ("image", "video") if isinstance(parts.get(key), (list, tuple))]
+        if len(parts) > 1 or listed:
+            self._check_fusable(parts, listed, index)
+        if not listed:
+            single = len(parts) == 1 and not isinstance(item, Mapping)
+            content = {
+                key: self._wire(key, parts[key], f"items[{index}]" if single else f"items[{index}].{key}", index)
+                for key in MODALITIES
+                if key in parts
+            }
+            return _Element((content,))
+        # Several images or videos fused into one vector: one content object per part, fused by `enable_fusion`.
+        contents: list[dict[str, str]] = []
+        for key in MODALITIES:
+            values = parts.get(key)
+            if values is None:
+                continue
+            if key in listed:
+                contents.extend(
+                    {key: self._wire(key, v, f"items[{index}].{key}[{n}]", index)} for n, v in enumerate(values)
+                )
+            else:
+                contents.append({key: self._wire(key, values, f"items[{index}].{key}", index)})
+        return _Element(tuple(contents))
+
+    def _check_fusable(self, parts: dict[str, Any], listed: list[str], index: int) -> None:
+        media, model = self.media, self.model
+        if listed and not media.fusion_per_request:
             raise InputError(
-                f"items[{index}] combines {' and '.join(parts)}, but {self.model} cannot fuse modalities into one "
+                f"items[{index}] lists several {listed[0]}s, but {model} fuses at most one {listed[0]} per item: "
+                f"pass one, or use qwen3-vl-embedding, which fuses every part of a request into one vector.",
+                index=index,
+            )
+        if len(parts) > 1 and media.fusion == "independent":
+            raise InputError(
+                f"items[{index}] combines {' and '.join(parts)}, but {model} cannot fuse modalities into one "
                 f"vector: pass them as separate items, or use qwen3-vl-embedding or a -2026-03-06 snapshot.",
                 index=index,
             )
-        content: dict[str, str] = {}
-        for key in MODALITIES:
-            if key not in parts:
-                continue
-            where = f"items[{index}]" if len(parts) == 1 and not isinstance(item, Mapping) else f"items[{index}].{key}"
-            content[key] = self._wire(key, parts[key], where, index)
-        return _Element(content)
+        for key in listed:
+            if not parts[key]:
+                raise InputError(f"items[{index}].{key} is an empty list: give it at least one {key}.", index=index)
+        images = len(parts["image"]) if "image" in listed else int("image" in parts)
+        videos = len(parts["video"]) if "video" in listed else int("video" in parts)
+        for count, cap, what in ((images, media.max_images, "image"), (videos, media.max_videos, "video")):
+            if count > cap:
+                most = f"{cap} {what}{'s' if cap > 1 else ''}"
+                raise InputError(
+                    f"items[{index}] has {count} {what}s, but {model} fuses at most {most} into one vector (per "
+                    f"request): drop some, or embed them as separate items.",
+                    index=index,
+                )
+        elements = images + videos + int("text" in parts)
+        if elements > self.spec.max_batch:
+            raise InputError(
+                f"items[{index}] has {elements} parts, over {model}'s {self.spec.max_batch} per request.", index=index
+            )
 
     def _wire(self, key: str, value: Any, where: str, index: int) -> str:
         if key == "image":
@@ -271,7 +317,7 @@ class MultimodalEmbedder(BaseEmbedder):
     # -- running -------------------------------------------------------------------------------------------------
 
     def _request(self, plan: _Plan, request: _Request) -> Request[BatchOutput]:
-        contents = [plan.elements[i].content for i in request.items]
+        contents = [content for i in request.items for content in plan.elements[i].contents]
         body = build_multimodal_body(plan.params, contents, enable_fusion=request.fused_whole and plan.enable_fusion)
         count = 1 if request.fused_whole else len(contents)
         return body, partial(_parse, count=count, dimension=plan.expected_dimension)
