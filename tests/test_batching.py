@@ -148,3 +148,86 @@ def test_concurrency_one_is_sequential() -> None:
     order: list[int] = []
     assert list(run_ordered(range(5), lambda j: order.append(j) or j, concurrency=1)) == [0, 1, 2, 3, 4]
     assert order == [0, 1, 2, 3, 4]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_adaptive_limit_halves_on_throttling_once_per_cooldown() -> None:
+    from dashscope_embeddings.batching import AdaptiveConcurrency
+
+    clock = FakeClock()
+    limit = AdaptiveConcurrency(16, cooldown=1.0, clock=clock)
+    limit.throttled()
+    limit.throttled()  # the same burst: still one signal
+    assert limit.limit == 8
+    clock.now = 1.0
+    limit.throttled()
+    assert limit.limit == 4
+    for step in range(3):
+        clock.now = 2.0 + step
+        limit.throttled()
+    assert limit.limit == 1  # never below one
+
+
+def test_adaptive_limit_grows_back_by_about_one_per_round() -> None:
+    from dashscope_embeddings.batching import AdaptiveConcurrency
+
+    limit = AdaptiveConcurrency(16, clock=FakeClock())
+    limit.throttled()
+    assert limit.limit == 8
+    for _ in range(8):  # one round of successes adds just under one (each step is 1 / the growing limit)
+        limit.succeeded()
+    assert limit.limit == 8
+    limit.succeeded()
+    assert limit.limit == 9
+    for _ in range(1000):
+        limit.succeeded()
+    assert limit.limit == 16  # never above the maximum
+
+
+def test_runner_starts_no_more_than_the_adaptive_limit() -> None:
+    from dashscope_embeddings.batching import AdaptiveConcurrency
+
+    adaptive = AdaptiveConcurrency(8, clock=FakeClock())
+    adaptive.throttled()
+    adaptive.throttled()
+    running = peak = 0
+    lock = threading.Lock()
+
+    def call(job: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.002)
+        with lock:
+            running -= 1
+        return job
+
+    assert list(run_ordered(range(40), call, concurrency=8, adaptive=adaptive)) == list(range(40))
+    assert peak <= 4
+
+
+async def test_async_runner_starts_no_more_than_the_adaptive_limit() -> None:
+    from dashscope_embeddings.batching import AdaptiveConcurrency
+
+    adaptive = AdaptiveConcurrency(8, clock=FakeClock())
+    adaptive.throttled()
+    running = peak = 0
+
+    async def call(job: int) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        return job
+
+    assert [r async for r in arun_ordered(range(40), call, concurrency=8, adaptive=adaptive)] == list(range(40))
+    assert peak == 4

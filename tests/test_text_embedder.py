@@ -364,9 +364,62 @@ class TestFaults:
             embed(make_embedder(emu), ["a", "b", "c"])
         assert emu.stats.requests == 3  # first attempt + 2 retries
 
-    def test_throttling_is_absorbed(self, embed: Embed) -> None:
+    def test_throttling_is_absorbed_and_shrinks_concurrency(self, embed: Embed) -> None:
         emu = Emulator(faults=Faults(rpm=600, burst=2, seed=1))
         texts = [f"t{i}" for i in range(60)]
-        result = embed(make_embedder(emu, retry=RetryPolicy(max_rate_limit_retries=50, max_retry_after=5)), texts)
+        embedder = make_embedder(emu, retry=RetryPolicy(max_rate_limit_retries=50, max_retry_after=5))
+        result = embed(embedder, texts)
         assert result.embeddings == [emu.expected_embedding(t, model=V4) for t in texts]
         assert emu.stats.throttled > 0
+        assert embedder._adaptive.limit < 16  # throttling halved the requests allowed in flight
+
+
+class TestStreaming:
+    def test_results_arrive_per_request_in_order_with_exact_vectors(self) -> None:
+        emu = Emulator(faults=Faults(shuffle=True, seed=4))
+        texts = [f"streamed text {i}" for i in range(95)]
+        results = list(make_embedder(emu).embed_stream(iter(texts)))
+        assert [len(r) for r in results] == [10] * 9 + [5]
+        assert [v for r in results for v in r.embeddings] == [emu.expected_embedding(t, model=V4) for t in texts]
+        assert all(len(r.request_ids) == 1 for r in results)
+
+    async def test_async_stream(self) -> None:
+        emu = Emulator()
+        texts = [f"t{i}" for i in range(23)]
+        results = [r async for r in make_embedder(emu).aembed_stream(texts, text_type="query")]
+        assert [v for r in results for v in r.embeddings] == [
+            emu.expected_embedding(t, model=V4, text_type="query") for t in texts
+        ]
+
+    def test_input_is_read_lazily_within_a_bounded_window(self) -> None:
+        emu = Emulator()
+        read = 0
+
+        def texts():  # type: ignore[no-untyped-def]
+            nonlocal read
+            for i in range(10_000):
+                read += 1
+                yield f"t{i}"
+
+        stream = make_embedder(emu, max_concurrency=2).embed_stream(texts())
+        next(stream)
+        assert read <= 10 * (2 * 2 + 1)  # the window (2 × concurrency requests) plus the one being planned
+        stream.close()
+
+    def test_a_bad_text_names_its_index_in_the_whole_stream(self) -> None:
+        emu = Emulator()
+        texts = [f"t{i}" for i in range(25)]
+        texts[23] = " "
+        seen: list[int] = []
+
+        def consume() -> None:
+            seen.extend(len(result) for result in make_embedder(emu, max_concurrency=1).embed_stream(texts))
+
+        with pytest.raises(InputError, match=r"texts\[23\] is empty") as info:
+            consume()
+        assert info.value.index == 23
+        assert seen == [10, 10]  # the two requests before the bad one were delivered
+
+    def test_a_single_string_is_refused(self) -> None:
+        with pytest.raises(InputError, match="a stream takes an iterable of texts"):
+            list(make_embedder(Emulator()).embed_stream("one text"))

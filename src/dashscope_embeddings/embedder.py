@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import SecretStr
 from typing_extensions import Self
 
-from .batching import arun_ordered, run_ordered
+from .batching import AdaptiveConcurrency, arun_ordered, run_ordered
 from .catalog import ModelSpec, get_model
 from .errors import InputError
 from .regions import Endpoint, resolve_endpoint
@@ -110,6 +110,7 @@ class BaseEmbedder:
             region=region, workspace=workspace, base_url=base_url, allow_insecure_http=allow_insecure_http
         )
         warn_if_region_lacks(self.spec, self.endpoint)
+        self._adaptive = AdaptiveConcurrency(max_concurrency)
         self._transport = Transport(
             self.endpoint,
             resolve_api_key(api_key),
@@ -118,6 +119,7 @@ class BaseEmbedder:
             pool_size=max(100, max_concurrency),
             http_client=http_client,
             http_async_client=http_async_client,
+            adaptive=self._adaptive,
         )
 
     def _check_kind(self, name: str) -> None:
@@ -158,14 +160,40 @@ class BaseEmbedder:
 
     def _run(self, path: str, jobs: Sequence[J], request: Callable[[J], Request[R]]) -> list[R]:
         return list(
-            run_ordered(jobs, lambda job: self._transport.send(path, *request(job)), concurrency=self.max_concurrency)
+            run_ordered(
+                jobs,
+                lambda job: self._transport.send(path, *request(job)),
+                concurrency=self.max_concurrency,
+                adaptive=self._adaptive,
+            )
         )
 
     async def _arun(self, path: str, jobs: Sequence[J], request: Callable[[J], Request[R]]) -> list[R]:
         async def send(job: J) -> R:
             return await self._transport.asend(path, *request(job))
 
-        return [result async for result in arun_ordered(jobs, send, concurrency=self.max_concurrency)]
+        runner = arun_ordered(jobs, send, concurrency=self.max_concurrency, adaptive=self._adaptive)
+        return [result async for result in runner]
+
+    def _stream(self, path: str, jobs: Iterable[J], request: Callable[[J], Request[R]]) -> Iterator[R]:
+        """Like `_run`, but jobs are drawn lazily and at most 2 × max_concurrency are in flight or unconsumed."""
+        return run_ordered(
+            jobs,
+            lambda job: self._transport.send(path, *request(job)),
+            concurrency=self.max_concurrency,
+            window=2 * self.max_concurrency,
+            adaptive=self._adaptive,
+        )
+
+    async def _astream(self, path: str, jobs: Iterable[J], request: Callable[[J], Request[R]]) -> AsyncIterator[R]:
+        async def send(job: J) -> R:
+            return await self._transport.asend(path, *request(job))
+
+        runner = arun_ordered(
+            jobs, send, concurrency=self.max_concurrency, window=2 * self.max_concurrency, adaptive=self._adaptive
+        )
+        async for result in runner:
+            yield result
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ runner that waits for the network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -34,13 +35,12 @@ EMBEDDER_SETTINGS = (*CONNECTION_SETTINGS, "truncate")
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
-    """One validated call: what to send and what to expect back."""
+class _Call:
+    """One call's validated settings: what goes under `parameters`, the width answers must have, truncation."""
 
     params: TextParameters
-    texts: list[str]
-    batches: list[range]
-    expected_dimension: int | None
+    width: int | None
+    truncate: bool
 
 
 class TextEmbedder(BaseEmbedder):
@@ -96,17 +96,15 @@ class TextEmbedder(BaseEmbedder):
 
     # -- validation (pure) ---------------------------------------------------------------------------------------
 
-    def _plan(
+    def _call(
         self,
-        texts: str | Sequence[str],
         text_type: TextType | None,
         instruct: str | None,
         dimension: int | None,
         output_type: OutputType,
         truncate: bool | None,
-    ) -> _Plan:
+    ) -> _Call:
         spec = self.spec
-        items = _as_text_list(texts)
         if text_type is not None and text_type not in TEXT_TYPES:
             raise InputError(f"text_type must be 'query' or 'document', got {text_type!r}")
         if output_type not in OUTPUT_TYPES:
@@ -127,34 +125,29 @@ class TextEmbedder(BaseEmbedder):
                 )
         chosen = self._check_dimension(dimension) if dimension is not None else self.dimension
         chosen = chosen or spec.default_dimension
-        items = self._check_lengths(items, self.truncate if truncate is None else truncate)
         # The default is sent explicitly where the model takes one, so the width we check answers against is the
         # width we asked for, even if the service's default changes.
-        sent_dimension = chosen if spec.dimension_parameter else None
         params = TextParameters(
             model=self.model,
             text_type=text_type if spec.text_type else None,
-            dimension=sent_dimension,
+            dimension=chosen if spec.dimension_parameter else None,
             output_type=output_type,
             instruct=instruct,
         )
-        return _Plan(
-            params=params,
-            texts=items,
-            batches=plan_batches(len(items), spec.max_batch),
-            expected_dimension=chosen,
-        )
+        return _Call(params, chosen, self.truncate if truncate is None else truncate)
 
-    def _check_lengths(self, texts: list[str], truncate: bool) -> list[str]:
+    def _checked(self, items: Sequence[Any], offset: int, truncate: bool) -> list[str]:
+        """`items` as texts the model accepts; messages count indices from `offset` (for streams)."""
+        texts = _check_items(items, offset)
         limit = self.spec.max_tokens
-        out = texts
-        for index, text in enumerate(texts):
+        for position, text in enumerate(texts):
             if surely_within(text, limit):
                 continue
             counter = get_token_counter()
             count = counter.count(text)
             if count <= limit:
                 continue
+            index = offset + position
             if not truncate:
                 how = "" if counter.exact else " (estimated; install dashscope-embeddings[tokenizer] for exact counts)"
                 raise InputError(
@@ -162,23 +155,33 @@ class TextEmbedder(BaseEmbedder):
                     f"text. Split it into smaller chunks, or pass truncate=True to cut it at the limit.",
                     index=index,
                 )
-            if out is texts:
-                out = list(texts)
-            out[index] = counter.truncate(text, limit)
-        return out
+            texts[position] = counter.truncate(text, limit)
+        return texts
 
     # -- running -------------------------------------------------------------------------------------------------
 
-    def _request(self, plan: _Plan, batch: range) -> Request[BatchOutput]:
-        body = build_text_body(plan.params, plan.texts[batch.start : batch.stop])
+    def _request(self, call: _Call, texts: list[str]) -> Request[BatchOutput]:
         parse = partial(
             _parse_batch,
-            count=len(batch),
-            dimension=plan.expected_dimension,
-            dense=plan.params.wants_dense,
-            sparse=plan.params.wants_sparse,
+            count=len(texts),
+            dimension=call.width,
+            dense=call.params.wants_dense,
+            sparse=call.params.wants_sparse,
         )
-        return body, parse
+        return build_text_body(call.params, texts), parse
+
+    def _batches(self, texts: str | Sequence[str], call: _Call) -> list[list[str]]:
+        checked = self._checked(_as_sequence(texts), 0, call.truncate)
+        return [checked[r.start : r.stop] for r in plan_batches(len(checked), self.spec.max_batch)]
+
+    def _stream_batches(self, texts: Iterable[str], call: _Call) -> Iterator[list[str]]:
+        if isinstance(texts, (str, bytes, bytearray)):
+            raise InputError("a stream takes an iterable of texts; for one text use embed()")
+        offset = 0
+        source = iter(texts)
+        while chunk := list(itertools.islice(source, self.spec.max_batch)):
+            yield self._checked(chunk, offset, call.truncate)
+            offset += len(chunk)
 
     def embed(
         self,
@@ -198,8 +201,9 @@ class TextEmbedder(BaseEmbedder):
         (one request, the same price). `truncate` overrides the embedder's: cut over-long texts at the model's
         token limit instead of raising InputError.
         """
-        plan = self._plan(texts, text_type, instruct, dimension, output_type, truncate)
-        return _assemble(plan, self._run(TEXT_EMBEDDING_PATH, plan.batches, partial(self._request, plan)))
+        call = self._call(text_type, instruct, dimension, output_type, truncate)
+        batches = self._batches(texts, call)
+        return _assemble(call, self._run(TEXT_EMBEDDING_PATH, batches, partial(self._request, call)))
 
     async def aembed(
         self,
@@ -212,8 +216,47 @@ class TextEmbedder(BaseEmbedder):
         truncate: bool | None = None,
     ) -> EmbeddingResult:
         """Async `embed`: the same checks and result, with requests as tasks on the running event loop."""
-        plan = self._plan(texts, text_type, instruct, dimension, output_type, truncate)
-        return _assemble(plan, await self._arun(TEXT_EMBEDDING_PATH, plan.batches, partial(self._request, plan)))
+        call = self._call(text_type, instruct, dimension, output_type, truncate)
+        batches = self._batches(texts, call)
+        return _assemble(call, await self._arun(TEXT_EMBEDDING_PATH, batches, partial(self._request, call)))
+
+    def embed_stream(
+        self,
+        texts: Iterable[str],
+        *,
+        text_type: TextType | None = "document",
+        instruct: str | None = None,
+        dimension: int | None = None,
+        output_type: OutputType = "dense",
+        truncate: bool | None = None,
+    ) -> Iterator[EmbeddingResult]:
+        """Embed an iterable of any length in constant memory: one result per request, in input order.
+
+        Texts are read lazily, a request's worth at a time, and at most `2 × max_concurrency` requests are in
+        flight or waiting to be consumed, so memory stays O(batch × concurrency) however many texts there are.
+        Each text is checked as it is read: an invalid text raises InputError (with its index in the whole
+        stream) after the results before it have been yielded.
+        """
+        call = self._call(text_type, instruct, dimension, output_type, truncate)
+        outputs = self._stream(TEXT_EMBEDDING_PATH, self._stream_batches(texts, call), partial(self._request, call))
+        for output in outputs:
+            yield _assemble(call, [output])
+
+    async def aembed_stream(
+        self,
+        texts: Iterable[str],
+        *,
+        text_type: TextType | None = "document",
+        instruct: str | None = None,
+        dimension: int | None = None,
+        output_type: OutputType = "dense",
+        truncate: bool | None = None,
+    ) -> AsyncIterator[EmbeddingResult]:
+        """Async `embed_stream`."""
+        call = self._call(text_type, instruct, dimension, output_type, truncate)
+        outputs = self._astream(TEXT_EMBEDDING_PATH, self._stream_batches(texts, call), partial(self._request, call))
+        async for output in outputs:
+            yield _assemble(call, [output])
 
 
 def _parse_batch(
@@ -222,16 +265,19 @@ def _parse_batch(
     return parse_text_body(raw, count=count, dimension=dimension, dense=dense, sparse=sparse, request_id=request_id)
 
 
-def _as_text_list(texts: str | Sequence[str]) -> list[str]:
+def _as_sequence(texts: str | Sequence[str]) -> Sequence[Any]:
     if isinstance(texts, str):
-        items: list[Any] = [texts]
-    elif isinstance(texts, (bytes, bytearray)):
+        return [texts]
+    if isinstance(texts, (bytes, bytearray)):
         raise InputError("texts is bytes; decode it to str first (e.g. data.decode('utf-8'))")
-    elif isinstance(texts, Sequence):
-        items = list(texts)
-    else:
-        raise InputError(f"texts must be a str or a sequence of str, got {type(texts).__name__}")
-    for index, item in enumerate(items):
+    if isinstance(texts, Sequence):
+        return texts
+    raise InputError(f"texts must be a str or a sequence of str, got {type(texts).__name__}")
+
+
+def _check_items(items: Sequence[Any], offset: int) -> list[str]:
+    for position, item in enumerate(items):
+        index = offset + position
         if not isinstance(item, str):
             if isinstance(item, (bytes, bytearray)):
                 fix = "decode it to str first (e.g. value.decode('utf-8'))"
@@ -246,10 +292,10 @@ def _as_text_list(texts: str | Sequence[str]) -> list[str]:
                 f"meaning to embed. Remove it or replace it with text.",
                 index=index,
             )
-    return items
+    return list(items)
 
 
-def _assemble(plan: _Plan, outputs: list[BatchOutput]) -> EmbeddingResult:
+def _assemble(call: _Call, outputs: list[BatchOutput]) -> EmbeddingResult:
     embeddings: list[list[float]] = []
     sparse = []
     usage = Usage()
@@ -261,10 +307,10 @@ def _assemble(plan: _Plan, outputs: list[BatchOutput]) -> EmbeddingResult:
         if output.request_id:
             request_ids.append(output.request_id)
     return EmbeddingResult(
-        model=plan.params.model,
+        model=call.params.model,
         embeddings=embeddings,
         sparse=sparse,
         usage=usage,
-        dimension=(len(embeddings[0]) if embeddings else plan.expected_dimension),
+        dimension=(len(embeddings[0]) if embeddings else call.width),
         request_ids=request_ids,
     )

@@ -28,6 +28,7 @@ import httpx
 from pydantic import SecretStr
 
 from ._version import __version__
+from .batching import AdaptiveConcurrency
 from .errors import (
     APIConnectionError,
     APIError,
@@ -162,8 +163,10 @@ class Transport:
         pool_size: int = 100,
         http_client: httpx.Client | None = None,
         http_async_client: httpx.AsyncClient | None = None,
+        adaptive: AdaptiveConcurrency | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.adaptive = adaptive
         self.retry = retry or RetryPolicy()
         self._api_key = api_key
         self._timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout))
@@ -226,6 +229,15 @@ class Transport:
             return _Failure(APITimeoutError(f"request timed out ({type(exc).__name__})"))
         return _Failure(APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}"))
 
+    def _report(self, outcome: object) -> None:
+        """Tell the concurrency controller how the service answered (429s shrink it, successes grow it)."""
+        if self.adaptive is None:
+            return
+        if not isinstance(outcome, _Failure):
+            self.adaptive.succeeded()
+        elif isinstance(outcome.error, RateLimitError):
+            self.adaptive.throttled()
+
     def _give_up_or_wait(self, attempts: _Attempts, failure: _Failure, path: str) -> float:
         delay = attempts.next_delay(failure.error, failure.retry_after, failure.should_retry)
         if delay is None:
@@ -267,6 +279,7 @@ class Transport:
                 outcome: T | _Failure = self._transport_failure(exc)
             else:
                 outcome = self._outcome(response, parse)
+            self._report(outcome)
             if not isinstance(outcome, _Failure):
                 return outcome
             time.sleep(self._give_up_or_wait(attempts, outcome, path))
@@ -283,6 +296,7 @@ class Transport:
                 outcome: T | _Failure = self._transport_failure(exc)
             else:
                 outcome = self._outcome(response, parse)
+            self._report(outcome)
             if not isinstance(outcome, _Failure):
                 return outcome
             await asyncio.sleep(self._give_up_or_wait(attempts, outcome, path))
