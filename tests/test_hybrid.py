@@ -110,3 +110,14 @@ def test_merge_keeps_the_first_token_seen() -> None:
         ]
     )
     assert merged == SparseVector(indices=(2, 5), values=(0.5, 3.0), tokens=("a", "XJ"))
+
+
+def test_errors_name_the_callers_index_even_when_the_memo_has_earlier_texts(emu: Emulator) -> None:
+    from dashscope_embeddings.errors import InputError
+
+    h = hybrid(emu)
+    h.embed(["b"])
+    with pytest.raises(InputError, match=r"texts\[3\] is empty") as info:
+        h.embed(["a", "b", "a", " "])
+    assert info.value.index == 3
+    assert len(emu.requests) == 1

@@ -74,8 +74,14 @@ class HybridEmbedder:
     def _merge(texts: Sequence[str], found: list[Both | None], fetched: dict[str, Both]) -> list[Both]:
         return [hit if hit is not None else fetched[text] for text, hit in zip(texts, found, strict=True)]
 
+    def _checked(self, texts: Sequence[str]) -> list[str]:
+        # Checked here, over the whole list, so an error names the caller's index (not a position among the texts the
+        # memo lacks), and so truncated texts are remembered as sent.
+        return self.embedder._checked(texts, 0, self.embedder.truncate)
+
     def embed(self, texts: Sequence[str], *, text_type: TextType | None = "document") -> list[Both]:
         """(dense, sparse) for each text, in order; only texts the memo lacks are sent, once each."""
+        texts = self._checked(texts)
         found, missing = self._split(texts, text_type)
         fetched: dict[str, Both] = {}
         if missing:
@@ -85,6 +91,7 @@ class HybridEmbedder:
 
     async def aembed(self, texts: Sequence[str], *, text_type: TextType | None = "document") -> list[Both]:
         """Async `embed`."""
+        texts = self._checked(texts)
         found, missing = self._split(texts, text_type)
         fetched: dict[str, Both] = {}
         if missing:

@@ -1,5 +1,6 @@
-"""LlamaIndex adapters: `DashScopeEmbedding` (a `BaseEmbedding` over `TextEmbedder`) and
-`DashScopeMultiModalEmbedding` (a `MultiModalEmbedding` over `MultimodalEmbedder`).
+"""LlamaIndex adapters: `DashScopeEmbedding` (a `BaseEmbedding` over `TextEmbedder`),
+`DashScopeMultiModalEmbedding` (a `MultiModalEmbedding` over `MultimodalEmbedder`) and `DashScopeSparseEmbedding`
+(a `BaseSparseEmbedding` over `TextEmbedder`'s sparse output, with the functions LlamaIndex's Qdrant store takes).
 
 Thin by design: queries map to `text_type="query"` (plus the optional `query_instruct`), texts to
 `text_type="document"`, images to image items, and validation, retries, ordering, regions and keys are the
@@ -17,9 +18,15 @@ from typing import Any, TypeVar
 
 import llama_index.core.instrumentation as instrument
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from llama_index.core.base.embeddings.base_sparse import BaseSparseEmbedding, SparseEmbedding
 from llama_index.core.callbacks.schema import CBEventType, EventPayload
 from llama_index.core.embeddings.multi_modal_base import MultiModalEmbedding
-from llama_index.core.instrumentation.events.embedding import EmbeddingEndEvent, EmbeddingStartEvent
+from llama_index.core.instrumentation.events.embedding import (
+    EmbeddingEndEvent,
+    EmbeddingStartEvent,
+    SparseEmbeddingEndEvent,
+    SparseEmbeddingStartEvent,
+)
 from llama_index.core.schema import ImageType
 from pydantic import (
     AliasChoices,
@@ -40,8 +47,9 @@ from .media import image_to_wire
 from .multimodal import MultimodalEmbedder
 from .text import DEFAULT_MAX_CONCURRENCY, EMBEDDER_SETTINGS, TextEmbedder
 from .transport import DEFAULT_TIMEOUT
+from .types import TextType
 
-__all__ = ["DashScopeEmbedding", "DashScopeMultiModalEmbedding"]
+__all__ = ["DashScopeEmbedding", "DashScopeMultiModalEmbedding", "DashScopeSparseEmbedding"]
 
 dispatcher = instrument.get_dispatcher(__name__)  # type: ignore[attr-defined]
 
@@ -437,17 +445,229 @@ class DashScopeMultiModalEmbedding(MultiModalEmbedding):
         _unpickle(self, state)
 
 
+class DashScopeSparseEmbedding(BaseSparseEmbedding):
+    """DashScope sparse (lexical) vectors for LlamaIndex, and the functions its Qdrant hybrid store takes.
+
+    text-embedding-v4 and -v3 return a sparse vector (`output_type="sparse"`): keyword weights that find exact
+    terms dense vectors may miss (reference docs §3.4: "exact keyword match … product SKU search"). Queries are sent
+    with `text_type="query"`, texts with `"document"`; each vector is a `SparseEmbedding` (`{index: weight}`, Python
+    floats, indices unique: an index the service repeats is merged by summing, see `SparseVector.from_entries`).
+
+    ```python
+    from llama_index.core import StorageContext, VectorStoreIndex
+    from llama_index.vector_stores.qdrant import QdrantVectorStore
+    from qdrant_client import QdrantClient
+    from dashscope_embeddings.llama_index import DashScopeEmbedding, DashScopeSparseEmbedding
+
+    sparse = DashScopeSparseEmbedding()                                  # key: DASHSCOPE_API_KEY
+    store = QdrantVectorStore(
+        "products", client=QdrantClient(":memory:"), enable_hybrid=True,
+        sparse_doc_fn=sparse.qdrant_doc_fn, sparse_query_fn=sparse.qdrant_query_fn,
+    )
+    index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store),
+                             embed_model=DashScopeEmbedding())
+    index.as_retriever(vector_store_query_mode="hybrid", similarity_top_k=3).retrieve("XJ-9000")
+    ```
+
+    Fields: `model_name` (default `"text-embedding-v4"`; -v3 also has sparse vectors), `truncate`, and the
+    connection settings every embedder takes (`api_key` — env `DASHSCOPE_API_KEY`, never serialised or pickled —
+    `region`, `workspace`, `base_url`, `timeout`, `max_retries`, `max_concurrency`, `allow_insecure_http`,
+    `http_client` / `http_async_client`). No `dimension`: a sparse vector has none.
+
+    **Batches** work as in `DashScopeEmbedding`: `embed_batch_size` defaults to the model's cap (10 texts) and is
+    lowered to it with a warning; `get_text_embedding_batch` and its async twin send one request per chunk, at most
+    `max_concurrency` at once (lowered by `num_workers`), vectors in input order, with LlamaIndex's
+    `SparseEmbeddingStartEvent` per chunk when it is submitted and `SparseEmbeddingEndEvent` as its vectors arrive.
+    Every async method is native (`httpx.AsyncClient`).
+
+    `model_name` and the connection settings are read when the instance is built; `truncate` and
+    `embed_batch_size` on every call.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    model_name: str = Field(default="text-embedding-v4", description="DashScope text model with sparse vectors.")
+    api_key: SecretStr | None = Field(
+        default=None, exclude=True, repr=False, description="API key; None reads env DASHSCOPE_API_KEY."
+    )
+    region: str | None = Field(
+        default=None, description="Region name or id; default env DASHSCOPE_API_REGION, then Singapore."
+    )
+    workspace: str | None = Field(default=None, description="Workspace id (workspace host + X-DashScope-WorkSpace).")
+    base_url: str | None = Field(
+        default=None, description="API root ending in /api/v1; default env DASHSCOPE_HTTP_BASE_URL, then the region's."
+    )
+    timeout: float = Field(default=DEFAULT_TIMEOUT, description="Seconds to wait for each request.")
+    max_retries: int = Field(default=2, description="Retries after the first attempt, for transient failures only.")
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, description="Most requests in flight per call.")
+    truncate: bool = Field(default=False, description="Cut over-long texts at the model's token limit.")
+    allow_insecure_http: bool = Field(default=False, description="Allow plain http to a non-loopback base_url.")
+    http_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.Client.")
+    http_async_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.AsyncClient.")
+
+    _embedder: TextEmbedder | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _build_embedder(self) -> Self:
+        """Build the embedder now, so a bad setting (or a model without sparse vectors) fails at construction."""
+        self._embedder = self._new_embedder()
+        _cap_batch_size(self, self._embedder.spec.max_batch, "texts")
+        return self
+
+    def _new_embedder(self) -> TextEmbedder:
+        settings = {name: getattr(self, name) for name in EMBEDDER_SETTINGS if name != "dimension"}
+        embedder = TextEmbedder(self.model_name, **settings)
+        if not embedder.spec.sparse:
+            raise InputError(f"{self.model_name} has no sparse vectors; text-embedding-v4 and -v3 do.")
+        return embedder
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        """The `TextEmbedder` doing the work (for usage, dense vectors, or `close()`)."""
+        if self._embedder is None:  # only after unpickling without a key in the environment
+            self._embedder = self._new_embedder()
+        return self._embedder
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "DashScopeSparseEmbedding"
+
+    def _sparse(self, texts: list[str], text_type: TextType) -> list[SparseEmbedding]:
+        if not texts:
+            return []
+        result = self.embedder.embed(texts, text_type=text_type, output_type="sparse", truncate=self.truncate)
+        return [vector.to_dict() for vector in result.sparse]
+
+    async def _asparse(self, texts: list[str], text_type: TextType) -> list[SparseEmbedding]:
+        if not texts:
+            return []
+        result = await self.embedder.aembed(texts, text_type=text_type, output_type="sparse", truncate=self.truncate)
+        return [vector.to_dict() for vector in result.sparse]
+
+    # -- single calls and chunks ---------------------------------------------------------------------------------
+
+    def _get_query_embedding(self, query: str) -> SparseEmbedding:
+        return self._sparse([query], "query")[0]
+
+    async def _aget_query_embedding(self, query: str) -> SparseEmbedding:
+        return (await self._asparse([query], "query"))[0]
+
+    def _get_text_embedding(self, text: str) -> SparseEmbedding:
+        return self._sparse([text], "document")[0]
+
+    async def _aget_text_embedding(self, text: str) -> SparseEmbedding:
+        return (await self._asparse([text], "document"))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[SparseEmbedding]:
+        return self._sparse(list(texts), "document")
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[SparseEmbedding]:
+        return await self._asparse(list(texts), "document")
+
+    # -- batches: concurrent across chunks, with LlamaIndex's sparse events ---------------------------------------
+
+    def _chunks_and_events(self, texts: list[str]) -> list[list[str]]:
+        chunks = _chunks(texts, min(self.embed_batch_size, self.embedder.spec.max_batch))
+        model_dict = self.to_payload()
+        for _ in chunks:
+            dispatcher.event(SparseEmbeddingStartEvent(model_dict=model_dict))
+        return chunks
+
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[SparseEmbedding]:
+        """Sparse vectors of texts (as documents), `embed_batch_size` per request, concurrently, in input order."""
+        chunks = self._chunks_and_events(texts)
+        jobs = [(contextvars.copy_context(), chunk) for chunk in chunks]
+        results = run_ordered(
+            jobs,
+            lambda job: job[0].run(self._get_text_embeddings, job[1]),
+            concurrency=_concurrency(self, self.max_concurrency),
+        )
+        vectors: list[SparseEmbedding] = []
+        progress = _progress_bar(len(texts), "Generating embeddings") if show_progress and texts else None
+        try:
+            for chunk, embeddings in zip(chunks, results, strict=True):
+                dispatcher.event(SparseEmbeddingEndEvent(chunks=chunk, embeddings=embeddings))
+                vectors.extend(embeddings)
+                if progress is not None:
+                    progress.update(len(chunk))
+        finally:
+            results.close()  # stop queued requests now, not at garbage collection
+            if progress is not None:
+                progress.close()
+        return vectors
+
+    async def aget_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[SparseEmbedding]:
+        """Async `get_text_embedding_batch`: the same chunks and events, as tasks under one bound."""
+        chunks = self._chunks_and_events(texts)
+        results = arun_ordered(chunks, self._aget_text_embeddings, concurrency=_concurrency(self, self.max_concurrency))
+        vectors: list[SparseEmbedding] = []
+        progress = _progress_bar(len(texts), "Generating embeddings") if show_progress and texts else None
+        try:
+            index = 0
+            async for embeddings in results:
+                dispatcher.event(SparseEmbeddingEndEvent(chunks=chunks[index], embeddings=embeddings))
+                vectors.extend(embeddings)
+                if progress is not None:
+                    progress.update(len(chunks[index]))
+                index += 1
+        finally:
+            await results.aclose()  # cancel in-flight requests now
+            if progress is not None:
+                progress.close()
+        return vectors
+
+    # -- LlamaIndex's QdrantVectorStore(enable_hybrid=True, sparse_doc_fn=..., sparse_query_fn=...) ---------------
+
+    def qdrant_doc_fn(self, texts: list[str]) -> tuple[list[list[int]], list[list[float]]]:
+        """`sparse_doc_fn`: `(indices, values)` lists for the texts of a batch of nodes, embedded as documents.
+
+        LlamaIndex's Qdrant store calls it once per upload batch (64 nodes by default, `batch_size`), from its sync
+        and async add alike; the batch goes out as requests of `embed_batch_size`, concurrently.
+        """
+        return _indices_and_values(self.get_text_embedding_batch(texts))
+
+    def qdrant_query_fn(self, texts: list[str]) -> tuple[list[list[int]], list[list[float]]]:
+        """`sparse_query_fn`: `(indices, values)` lists for query strings, embedded as queries.
+
+        The store calls it synchronously with `[query_str]`, in its async query path too (its type,
+        `SparseEncoderCallable`, is a plain function): one short request.
+        """
+        return _indices_and_values([self.get_query_embedding(text) for text in texts])
+
+    # -- pickling: never the key ---------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[Any, Any]:
+        return _pickled_state(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
+        _unpickle(self, state)
+
+
+def _indices_and_values(vectors: list[SparseEmbedding]) -> tuple[list[list[int]], list[list[float]]]:
+    """LlamaIndex's `BatchSparseEncoding`: parallel lists of indices and of values, one pair per text."""
+    return [list(vector) for vector in vectors], [list(vector.values()) for vector in vectors]
+
+
 # -- shared by both adapters: batches run concurrently with LlamaIndex's per-batch events; pickles without the key
 
 
-def _pickled_state(model: BaseEmbedding) -> dict[Any, Any]:
+def _pickled_state(model: BaseEmbedding | BaseSparseEmbedding) -> dict[Any, Any]:
     scrubbed = model.model_copy(update=dict.fromkeys(_NOT_PICKLED))
-    scrubbed._embedder = None  # type: ignore[attr-defined]
-    state: dict[Any, Any] = BaseEmbedding.__getstate__(scrubbed)
+    scrubbed._embedder = None  # type: ignore[union-attr]
+    state: dict[Any, Any]
+    if isinstance(scrubbed, BaseEmbedding):
+        state = BaseEmbedding.__getstate__(scrubbed)
+    else:  # BaseSparseEmbedding is a plain pydantic model, without BaseComponent's __getstate__
+        state = BaseModel.__getstate__(scrubbed)
     return state
 
 
-def _unpickle(model: BaseEmbedding, state: dict[Any, Any]) -> None:
+def _unpickle(model: BaseEmbedding | BaseSparseEmbedding, state: dict[Any, Any]) -> None:
     fields = {k: v for k, v in state["__dict__"].items() if k not in _NOT_PICKLED}
     try:
         model.__init__(**fields)  # type: ignore[misc]
@@ -457,7 +677,7 @@ def _unpickle(model: BaseEmbedding, state: dict[Any, Any]) -> None:
         BaseModel.__setstate__(model, {**state, "__dict__": fields})
 
 
-def _cap_batch_size(owner: BaseEmbedding, cap: int, noun: str) -> None:
+def _cap_batch_size(owner: BaseEmbedding | BaseSparseEmbedding, cap: int, noun: str) -> None:
     """Default `embed_batch_size` to the model's per-request cap; lower a larger value to it, with a warning."""
     if "embed_batch_size" not in owner.model_fields_set:
         owner.embed_batch_size = cap
@@ -471,7 +691,7 @@ def _cap_batch_size(owner: BaseEmbedding, cap: int, noun: str) -> None:
         owner.embed_batch_size = cap
 
 
-def _concurrency(owner: BaseEmbedding, max_concurrency: int) -> int:
+def _concurrency(owner: BaseEmbedding | BaseSparseEmbedding, max_concurrency: int) -> int:
     """`max_concurrency`, lowered by LlamaIndex's `num_workers` when that is set."""
     if owner.num_workers is not None and owner.num_workers > 0:
         return min(owner.num_workers, max_concurrency)
