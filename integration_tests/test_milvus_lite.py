@@ -18,7 +18,7 @@ from pymilvus import Function, FunctionType
 
 from dashscope_embeddings import SparseVector
 from dashscope_embeddings.emulator import Emulator
-from dashscope_embeddings.milvus import DashScopeMilvusDenseEmbeddings, DashScopeMilvusSparseEmbeddings
+from dashscope_embeddings.milvus import DashScopeMilvusHybridEmbeddings, DashScopeMilvusSparseEmbeddings
 
 from .conftest import Backend
 
@@ -112,10 +112,9 @@ async def test_sparse_store_finds_the_sku_first(backend: Backend, mode: str, uri
 
 
 async def test_hybrid_store_shares_one_request_per_batch(backend: Backend, mode: str, uri: str) -> None:
-    dense = DashScopeMilvusDenseEmbeddings(dimension=256, **connection(backend))
-    sparse = DashScopeMilvusSparseEmbeddings.from_dense(dense)
+    hybrid = DashScopeMilvusHybridEmbeddings(dimension=256, **connection(backend))
     store = Milvus(
-        embedding_function=[dense, sparse],
+        embedding_function=[hybrid.dense, hybrid.sparse],
         vector_field=["dense", "sparse"],
         connection_args={"uri": uri},
         auto_id=True,

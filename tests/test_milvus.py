@@ -1,4 +1,5 @@
-"""The Milvus sparse adapter against the in-process emulator: exact sparse dicts, exact request bodies, shared requests."""
+"""The Milvus adapters against the in-process emulator: exact sparse dicts, exact request bodies, and the hybrid
+container's two views sharing one request per batch."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from pydantic import SecretStr, ValidationError
 from dashscope_embeddings import SparseVector
 from dashscope_embeddings.emulator import Emulator, Faults
 from dashscope_embeddings.errors import InputError, ServerError
-from dashscope_embeddings.langchain import DashScopeEmbeddings
-from dashscope_embeddings.milvus import DashScopeMilvusDenseEmbeddings, DashScopeMilvusSparseEmbeddings
+from dashscope_embeddings.langchain import HybridDenseView
+from dashscope_embeddings.milvus import (
+    DashScopeMilvusHybridEmbeddings,
+    DashScopeMilvusSparseEmbeddings,
+    HybridMilvusSparseView,
+)
 from dashscope_embeddings.text import EMBEDDER_SETTINGS
 from emulated import BASE_URL, KEY, connection
 
@@ -50,20 +55,28 @@ async def query(emb: BaseSparseEmbedding | Embeddings, text: str, mode: str) -> 
     return emb.embed_query(text) if mode == "sync" else await emb.aembed_query(text)
 
 
-def paired(emu: Emulator, **settings: Any) -> tuple[DashScopeMilvusDenseEmbeddings, DashScopeMilvusSparseEmbeddings]:
-    dense = DashScopeMilvusDenseEmbeddings(**connection(emu, **settings))
-    return dense, DashScopeMilvusSparseEmbeddings.from_dense(dense)
+def hybrid(emu: Emulator, **settings: Any) -> DashScopeMilvusHybridEmbeddings:
+    return DashScopeMilvusHybridEmbeddings(**connection(emu, **settings))
+
+
+def views(emu: Emulator, **settings: Any) -> tuple[HybridDenseView, HybridMilvusSparseView]:
+    h = hybrid(emu, **settings)
+    return h.dense, h.sparse
 
 
 # -- the interface Milvus checks -----------------------------------------------------------------------------------
 
 
-def test_milvus_recognises_the_sparse_embedding_and_not_the_dense_one(emu: Emulator) -> None:
-    dense, sparse = paired(emu)
+def test_milvus_recognises_the_sparse_view_and_not_the_dense_one(emu: Emulator) -> None:
+    h = hybrid(emu)
+    dense, sparse = h.dense, h.sparse
     assert isinstance(sparse, BaseSparseEmbedding)
     assert Milvus._is_sparse_embedding(sparse)
-    assert isinstance(dense, DashScopeEmbeddings)
+    assert isinstance(dense, Embeddings)
     assert not Milvus._is_sparse_embedding(dense)
+    assert dense.owner is h
+    assert sparse.owner is h
+    assert h.hybrid.memo_size == 4096
     standalone = DashScopeMilvusSparseEmbeddings(**connection(emu))
     assert isinstance(standalone, BaseSparseEmbedding)
 
@@ -71,6 +84,8 @@ def test_milvus_recognises_the_sparse_embedding_and_not_the_dense_one(emu: Emula
 def test_native_async_overrides_the_thread_pool_fallback() -> None:
     for name in ("aembed_query", "aembed_documents"):
         assert getattr(DashScopeMilvusSparseEmbeddings, name) is not getattr(BaseSparseEmbedding, name)
+        assert getattr(HybridMilvusSparseView, name) is not getattr(BaseSparseEmbedding, name)
+        assert getattr(HybridDenseView, name) is not getattr(Embeddings, name)
 
 
 def test_a_field_for_each_embedder_setting_but_dimension() -> None:
@@ -79,7 +94,7 @@ def test_a_field_for_each_embedder_setting_but_dimension() -> None:
     assert "dimension" not in fields  # a sparse vector has none
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         DashScopeMilvusSparseEmbeddings(api_key=KEY, dimension=512)
-    assert set(EMBEDDER_SETTINGS) <= set(DashScopeMilvusDenseEmbeddings.model_fields)
+    assert set(EMBEDDER_SETTINGS) | {"memo_size", "query_instruct"} <= set(DashScopeMilvusHybridEmbeddings.model_fields)
 
 
 # -- standalone: output_type="sparse" ------------------------------------------------------------------------------
@@ -125,7 +140,7 @@ async def test_text_embedding_v3(emu: Emulator, mode: str) -> None:
 
 
 async def test_no_texts_no_request(emu: Emulator, mode: str) -> None:
-    dense, shared = paired(emu)
+    dense, shared = views(emu)
     for emb in (DashScopeMilvusSparseEmbeddings(**connection(emu)), dense, shared):
         assert await documents(emb, [], mode) == []
     assert emu.requests == []
@@ -152,15 +167,15 @@ def test_models_without_sparse_vectors_are_refused(model: str) -> None:
     with pytest.raises(ValidationError, match=message):
         DashScopeMilvusSparseEmbeddings(api_key=KEY, model=model, region="beijing")
     with pytest.raises(ValidationError, match=message):
-        DashScopeMilvusDenseEmbeddings(api_key=KEY, model=model, region="beijing")
+        DashScopeMilvusHybridEmbeddings(api_key=KEY, model=model, region="beijing")
 
 
-# -- shared with a dense instance: output_type="dense&sparse", one request per batch --------------------------------
+# -- the hybrid container: output_type="dense&sparse", one request per batch for both views -------------------------
 
 
 async def test_dense_then_sparse_documents_share_each_request(emu: Emulator, mode: str) -> None:
     texts = texts_of(23)
-    dense, sparse = paired(emu, dimension=256)
+    dense, sparse = views(emu, dimension=256)
     dense_vectors = await documents(dense, texts, mode)
     sparse_vectors = await documents(sparse, texts, mode)
     assert emu.stats.requests == 3
@@ -172,14 +187,14 @@ async def test_dense_then_sparse_documents_share_each_request(emu: Emulator, mod
 
 
 async def test_sparse_first_then_dense_shares_too(emu: Emulator, mode: str) -> None:
-    dense, sparse = paired(emu)
+    dense, sparse = views(emu)
     assert await documents(sparse, SKU_DOCS, mode) == [expected(emu, t) for t in SKU_DOCS]
     assert await documents(dense, SKU_DOCS, mode) == [emu.expected_embedding(t, model=V4) for t in SKU_DOCS]
     assert emu.stats.requests == 1
 
 
 async def test_dense_then_sparse_query_share_one_request(emu: Emulator, mode: str) -> None:
-    dense, sparse = paired(emu)
+    dense, sparse = views(emu)
     dense_query = await query(dense, "XJ-9000", mode)
     sparse_query = await query(sparse, "XJ-9000", mode)
     assert dense_query == emu.expected_embedding("XJ-9000", model=V4, text_type="query")
@@ -189,7 +204,7 @@ async def test_dense_then_sparse_query_share_one_request(emu: Emulator, mode: st
 
 
 async def test_query_instruct_applies_to_the_dense_query_only(emu: Emulator, mode: str) -> None:
-    dense, sparse = paired(emu, query_instruct=INSTRUCT)
+    dense, sparse = views(emu, query_instruct=INSTRUCT)
     dense_query = await query(dense, "XJ-9000", mode)
     sparse_query = await query(sparse, "XJ-9000", mode)
     assert dense_query == emu.expected_embedding("XJ-9000", model=V4, text_type="query", instruct=INSTRUCT)
@@ -200,57 +215,47 @@ async def test_query_instruct_applies_to_the_dense_query_only(emu: Emulator, mod
     ]
 
 
-def test_the_sparse_view_follows_the_dense_settings(emu: Emulator) -> None:
-    dense, sparse = paired(emu)
-    dense.dimension = 512
-    assert sparse.dense is dense
-    assert sparse.embedder is dense.embedder
+def test_both_views_follow_an_assigned_setting(emu: Emulator) -> None:
+    h = hybrid(emu)
+    dense, sparse = h.dense, h.sparse  # taken before the assignment: they read through the container
+    h.dimension = 512
+    assert sparse.owner.embedder is h.embedder
     assert len(dense.embed_documents(["a"])[0]) == 512
     assert sparse.embed_documents(["a"]) == [expected(emu, "a")]
     [request] = emu.requests
     assert request.body["parameters"]["dimension"] == 512
 
 
-def test_assigning_a_setting_on_the_sparse_view_ends_the_pairing(emu: Emulator) -> None:
-    dense, sparse = paired(emu)
-    sparse.max_retries = 0
-    assert sparse.dense is None
-    dense.embed_documents(["a"])
-    assert sparse.embed_documents(["a"]) == [expected(emu, "a")]
-    assert [r.body["parameters"]["output_type"] for r in emu.requests] == ["dense&sparse", "sparse"]
+def test_the_container_settings_describe_the_embedder(emu: Emulator) -> None:
+    h = hybrid(emu, model="text-embedding-v3", dimension=768, workspace="ws-1", truncate=True)
+    assert (h.embedder.model, h.embedder.dimension, h.embedder.truncate) == ("text-embedding-v3", 768, True)
+    assert (h.workspace, h.api_key) == ("ws-1", SecretStr(KEY))
+    assert h.embedder is h.hybrid.embedder
 
 
-def test_pairing_takes_the_dense_settings(emu: Emulator) -> None:
-    dense, sparse = paired(emu, model="text-embedding-v3", dimension=768, workspace="ws-1", truncate=True)
-    assert (sparse.model, sparse.truncate) == ("text-embedding-v3", True)
-    assert sparse.workspace == "ws-1"
-    assert sparse.api_key == SecretStr(KEY)
-    assert sparse.http_client is dense.http_client
+def test_query_instruct_needs_a_model_that_takes_it() -> None:
+    with pytest.raises(ValidationError, match="text-embedding-v3 does not take instruct"):
+        DashScopeMilvusHybridEmbeddings(api_key=KEY, model="text-embedding-v3", query_instruct=INSTRUCT)
 
 
-def test_pairing_needs_the_hybrid_dense_class(emu: Emulator) -> None:
-    with pytest.raises(TypeError, match="needs a DashScopeMilvusDenseEmbeddings"):
-        DashScopeMilvusSparseEmbeddings.from_dense(DashScopeEmbeddings(**connection(emu)))  # type: ignore[arg-type]
-
-
-def test_a_rejected_model_keeps_the_dense_embedder(emu: Emulator) -> None:
-    dense, sparse = paired(emu)
-    before = dense.embedder
+def test_a_rejected_model_keeps_the_embedder(emu: Emulator) -> None:
+    h = hybrid(emu)
+    before = h.embedder
     with pytest.raises(ValidationError, match="text-embedding-v2 has no sparse vectors"):
-        dense.model = "text-embedding-v2"
-    assert dense.model == V4
-    assert dense.embedder is before
-    dense.embed_query("x")
-    sparse.embed_query("x")
+        h.model = "text-embedding-v2"
+    assert h.model == V4
+    assert h.embedder is before
+    h.dense.embed_query("x")
+    h.sparse.embed_query("x")
     assert emu.stats.requests == 1
 
 
 def test_the_memo_is_bounded_by_memo_size(emu: Emulator) -> None:
-    dense, sparse = paired(emu, memo_size=10)
+    h = hybrid(emu, memo_size=10)
     texts = texts_of(20)
-    dense.embed_documents(texts)
-    assert len(dense.hybrid) == 10
-    assert sparse.embed_documents(texts) == [expected(emu, t) for t in texts]  # the first ten again: correct, dearer
+    h.dense.embed_documents(texts)
+    assert len(h.hybrid) == 10
+    assert h.sparse.embed_documents(texts) == [expected(emu, t) for t in texts]  # the first ten again: correct, dearer
     assert emu.stats.requests == 3
 
 
@@ -272,7 +277,7 @@ def test_base_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", KEY)
     monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", "http://127.0.0.1:9/api/v1")
     assert DashScopeMilvusSparseEmbeddings().embedder.endpoint.base_url == "http://127.0.0.1:9/api/v1"
-    assert DashScopeMilvusDenseEmbeddings().embedder.endpoint.base_url == "http://127.0.0.1:9/api/v1"
+    assert DashScopeMilvusHybridEmbeddings().embedder.endpoint.base_url == "http://127.0.0.1:9/api/v1"
 
 
 def test_missing_key_fails_at_construction() -> None:
@@ -281,29 +286,36 @@ def test_missing_key_fails_at_construction() -> None:
 
 
 def test_key_never_leaks(emu: Emulator) -> None:
-    dense, sparse = paired(emu, api_key="sk-very-secret-value")
-    for emb in (dense, sparse):
+    h = hybrid(emu, api_key="sk-very-secret-value")
+    standalone = DashScopeMilvusSparseEmbeddings(**connection(emu, api_key="sk-very-secret-value"))
+    for emb in (h, standalone):
         for text in (repr(emb), str(emb), str(emb.model_dump()), emb.model_dump_json()):
             assert "sk-very-secret-value" not in text
         assert b"sk-very-secret-value" not in pickle.dumps(emb)
         assert "http_client" not in emb.model_dump()
+    for view in (h.dense, h.sparse):
+        assert "sk-very-secret-value" not in repr(view)
 
 
 def test_unpickled_copies_take_the_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    dense = DashScopeMilvusDenseEmbeddings(api_key="sk-original", base_url=BASE_URL, dimension=256, memo_size=7)
-    sparse = DashScopeMilvusSparseEmbeddings.from_dense(dense)
-    dense_data, sparse_data = pickle.dumps(dense), pickle.dumps(sparse)
+    h = DashScopeMilvusHybridEmbeddings(api_key="sk-original", base_url=BASE_URL, dimension=256, memo_size=7)
+    sparse = DashScopeMilvusSparseEmbeddings(api_key="sk-original", base_url=BASE_URL)
+    hybrid_data, sparse_data = pickle.dumps(h), pickle.dumps(sparse)
 
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-from-env")
-    dense_copy, sparse_copy = pickle.loads(dense_data), pickle.loads(sparse_data)
-    assert (dense_copy.api_key, dense_copy.dimension, dense_copy.memo_size) == (SecretStr("sk-from-env"), 256, 7)
+    hybrid_copy, sparse_copy = pickle.loads(hybrid_data), pickle.loads(sparse_data)
+    assert (hybrid_copy.api_key, hybrid_copy.dimension, hybrid_copy.memo_size) == (SecretStr("sk-from-env"), 256, 7)
+    assert len(hybrid_copy.hybrid) == 0  # a pickle carries no memo
     assert (sparse_copy.model, sparse_copy.base_url) == (V4, BASE_URL)
     assert sparse_copy.api_key == SecretStr("sk-from-env")
-    assert sparse_copy.dense is None  # a pickle carries no live link: the copy fetches for itself
 
     monkeypatch.delenv("DASHSCOPE_API_KEY")
-    for data in (dense_data, sparse_data):
-        keyless = pickle.loads(data)
+    keyless_hybrid, keyless_sparse = pickle.loads(hybrid_data), pickle.loads(sparse_data)
+    for keyless, embed_query in (
+        (keyless_hybrid, keyless_hybrid.dense.embed_query),
+        (keyless_hybrid, keyless_hybrid.sparse.embed_query),
+        (keyless_sparse, keyless_sparse.embed_query),
+    ):
         assert keyless.base_url == BASE_URL
         with pytest.raises(InputError, match="DASHSCOPE_API_KEY"):
-            keyless.embed_query("x")
+            embed_query("x")

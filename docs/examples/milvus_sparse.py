@@ -16,7 +16,7 @@ except ImportError as error:
     print("Install it with: pip install 'dashscope-embeddings[milvus]' (Linux and macOS)")
     sys.exit(0)
 
-from dashscope_embeddings.milvus import DashScopeMilvusDenseEmbeddings, DashScopeMilvusSparseEmbeddings
+from dashscope_embeddings.milvus import DashScopeMilvusHybridEmbeddings, DashScopeMilvusSparseEmbeddings
 
 catalogue = [
     "The XJ-900 and XJ-910 chargers are sold out until June",
@@ -49,11 +49,10 @@ with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         print(f"sparse  {score:.3f}  {doc.page_content}")
 
     # 2. Hybrid: a dense and a sparse field, filled from the same requests (output_type="dense&sparse" costs the
-    #    same as one kind). Milvus asks the dense embedding, then the sparse one reads what that request fetched.
-    dense = DashScopeMilvusDenseEmbeddings(model="text-embedding-v4", dimension=512)
-    shared_sparse = DashScopeMilvusSparseEmbeddings.from_dense(dense)
+    #    same as one kind). Milvus asks the dense view, then the sparse view reads what that request fetched.
+    embeddings = DashScopeMilvusHybridEmbeddings(model="text-embedding-v4", dimension=512)
     hybrid = Milvus(
-        embedding_function=[dense, shared_sparse],
+        embedding_function=[embeddings.dense, embeddings.sparse],
         vector_field=["dense", "sparse"],
         connection_args={"uri": str(Path(tmp) / "hybrid.db")},
         auto_id=True,

@@ -1,6 +1,12 @@
 """LangChain adapters: `DashScopeEmbeddings` over `TextEmbedder`, `DashScopeMultimodalEmbeddings` over
 `MultimodalEmbedder`; both are `langchain_core.embeddings.Embeddings`.
 
+Also the store-independent half of the sparse and hybrid adapters in `dashscope_embeddings.qdrant` and
+`dashscope_embeddings.milvus`: `SparseEmbeddingsBase` (settings and embedder of a sparse-only embedding),
+`HybridEmbeddingsBase` (settings and the shared `HybridEmbedder` of a dense + sparse pair) and its dense view
+`HybridDenseView`. Each store module adds only its sparse interface, so both stores offer one shape; this module
+imports neither store's package (they are optional extras).
+
 Thin by design: LangChain's calls map onto the embedder (`embed_documents` → `text_type="document"`,
 `embed_query` → `text_type="query"` plus the optional `query_instruct`; `embed_image(uris)` → image items), and
 everything else (validation, batching at the model's caps, concurrency, retries, ordering by index, region and key
@@ -29,9 +35,11 @@ from typing_extensions import Self
 
 from .embedder import CONNECTION_SETTINGS
 from .errors import DashScopeError, InputError
+from .hybrid import DEFAULT_MEMO_SIZE, HybridEmbedder
 from .multimodal import MultimodalEmbedder
 from .text import DEFAULT_MAX_CONCURRENCY, EMBEDDER_SETTINGS, TextEmbedder
 from .transport import DEFAULT_TIMEOUT
+from .types import SparseVector, TextType
 
 __all__ = ["DashScopeEmbeddings", "DashScopeMultimodalEmbeddings"]
 
@@ -465,3 +473,234 @@ class DashScopeMultimodalEmbeddings(BaseModel, Embeddings):
     def __setstate__(self, state: dict[Any, Any]) -> None:
         """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
         _unpickle(self, state)
+
+
+# -- shared by the sparse and hybrid adapters of each vector store (qdrant.py, milvus.py) ------------------------
+
+_SPARSE_SETTINGS = tuple(name for name in EMBEDDER_SETTINGS if name != "dimension")
+"""`TextEmbedder` settings a sparse-only adapter exposes as fields: all but `dimension`, which sizes only the dense
+vector."""
+
+_STORE_CONFIG = ConfigDict(
+    extra="forbid",
+    populate_by_name=True,
+    protected_namespaces=(),
+    arbitrary_types_allowed=True,
+    validate_assignment=True,
+)
+
+
+def _require_sparse(embedder: TextEmbedder) -> TextEmbedder:
+    """`embedder`, if its model returns sparse vectors; checked when an adapter is built, not on its first call."""
+    if not embedder.spec.sparse:
+        raise InputError(f"{embedder.model} has no sparse vectors; text-embedding-v4 and -v3 do.")
+    return embedder
+
+
+class SparseEmbeddingsBase(BaseModel):
+    """Settings and `TextEmbedder` of a sparse-only adapter (`output_type="sparse"`); subclasses add a store's
+    interface and its vector form.
+
+    Documents go out with `text_type="document"` and queries with `"query"`, at most the model's batch cap per
+    request (10 texts on text-embedding-v4/-v3), concurrently, in input order. The fields are those of
+    `DashScopeEmbeddings` but `dimension` (a sparse vector has none) and `query_instruct`.
+    """
+
+    model_config = _STORE_CONFIG
+
+    model: str = "text-embedding-v4"
+    """DashScope model with sparse vectors: text-embedding-v4 or -v3."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
+        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
+    )
+    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
+    region: str | None = None
+    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
+    workspace: str | None = None
+    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
+    base_url: str | None = None
+    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds to wait for each request."""
+    max_retries: int = 2
+    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Requests in flight per call."""
+    truncate: bool = False
+    """Cut over-long texts at the model's token limit instead of raising InputError."""
+    allow_insecure_http: bool = False
+    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.Client` for sync calls."""
+    http_async_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.AsyncClient` for async calls."""
+
+    _embedder: TextEmbedder | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _build_embedder(self) -> Self:
+        """Build the embedder now, so a bad setting (or a model without sparse vectors) fails at construction."""
+        self._embedder = self._new_embedder()
+        return self
+
+    def _new_embedder(self) -> TextEmbedder:
+        return _require_sparse(TextEmbedder(self.model, **{name: getattr(self, name) for name in _SPARSE_SETTINGS}))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _assign(self, name, value)
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        """The `TextEmbedder` doing the work (for usage, tokens, or `close()`)."""
+        if self._embedder is None:  # only after unpickling without a key in the environment
+            self._embedder = self._new_embedder()
+        return self._embedder
+
+    def _sparse_vectors(self, texts: list[str], text_type: TextType) -> list[SparseVector]:
+        """One request per batch; `[]` for no texts, without a request."""
+        if not texts:
+            return []
+        return self.embedder.embed(texts, text_type=text_type, output_type="sparse").sparse
+
+    async def _asparse_vectors(self, texts: list[str], text_type: TextType) -> list[SparseVector]:
+        if not texts:
+            return []
+        return (await self.embedder.aembed(texts, text_type=text_type, output_type="sparse")).sparse
+
+    def __getstate__(self) -> dict[Any, Any]:
+        return _pickled_state(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
+        _unpickle(self, state)
+
+
+class HybridEmbeddingsBase(BaseModel):
+    """Settings and one `HybridEmbedder` shared by a dense view and a store's sparse view: one request per batch.
+
+    Vector stores take a dense and a sparse embedding as two objects and call them one after the other with the
+    same texts. DashScope returns both kinds from one request at the price of one (`output_type="dense&sparse"`;
+    reference docs §3.4: "the generation cost is the same"). Whichever view is asked first fetches both kinds and
+    leaves them in a bounded memo (keyed by text, text_type, model and dimension); the other view reads them there.
+
+    `.dense` is a `HybridDenseView`, a LangChain `Embeddings`, for every store. Each store module subclasses this
+    class and adds `.sparse` in the form its store takes (`dashscope_embeddings.qdrant.DashScopeHybridEmbeddings`,
+    `dashscope_embeddings.milvus.DashScopeMilvusHybridEmbeddings`). The views hold no state of their own: they read
+    through this object, so assigning a setting (which rebuilds the embedder, with an empty memo) reaches both.
+
+    `query_instruct` shapes the dense query vector only, and the memo does not key on it: with it set, the dense
+    view sends its own request for each query (no `output_type`, with `instruct`), and the sparse view's query
+    request still carries `output_type="dense&sparse"`. Documents are shared either way.
+    """
+
+    model_config = _STORE_CONFIG
+
+    model: str = "text-embedding-v4"
+    """DashScope text model with sparse output (text-embedding-v4 or -v3)."""
+    dimension: int | None = Field(default=None, validation_alias=AliasChoices("dimension", "dimensions"))
+    """Dense output dimension; None uses the model's default (1024 for text-embedding-v4)."""
+    memo_size: int = Field(default=DEFAULT_MEMO_SIZE, ge=1)
+    """Texts whose two vectors are remembered, least recently used dropped first."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
+        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
+    )
+    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
+    region: str | None = None
+    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
+    workspace: str | None = None
+    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
+    base_url: str | None = None
+    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds to wait for each request."""
+    max_retries: int = 2
+    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Requests in flight per call."""
+    query_instruct: str | None = None
+    """English task description sent with dense queries (never with documents); text-embedding-v4 only."""
+    truncate: bool = False
+    """Cut over-long texts at the model's token limit instead of raising InputError."""
+    allow_insecure_http: bool = False
+    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.Client` for sync calls."""
+    http_async_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.AsyncClient` for async calls."""
+
+    _embedder: HybridEmbedder | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _build_embedder(self) -> Self:
+        """Build the embedder now, so a bad setting (or a model without sparse vectors) fails at construction."""
+        hybrid = self._new_embedder()
+        if self.query_instruct is not None and not hybrid.embedder.spec.instruct:
+            raise InputError(f"{self.model} does not take instruct (query_instruct); text-embedding-v4 does.")
+        self._embedder = hybrid  # only once every check passed: a rejected assignment keeps the old embedder
+        return self
+
+    def _new_embedder(self) -> HybridEmbedder:
+        embedder = TextEmbedder(self.model, **{name: getattr(self, name) for name in EMBEDDER_SETTINGS})
+        return HybridEmbedder(_require_sparse(embedder), memo_size=self.memo_size)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _assign(self, name, value)
+
+    @property
+    def hybrid(self) -> HybridEmbedder:
+        """The `HybridEmbedder` both views share (its memo, `clear()`, and the `TextEmbedder` underneath)."""
+        if self._embedder is None:  # only after unpickling without a key in the environment
+            self._embedder = self._new_embedder()
+        return self._embedder
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        """The `TextEmbedder` doing the work (for usage, tokens, or `close()`)."""
+        return self.hybrid.embedder
+
+    @property
+    def dense(self) -> HybridDenseView:
+        """The dense view: a LangChain `Embeddings` for the store's dense field."""
+        return HybridDenseView(self)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        return _pickled_state(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Rebuild from the pickled settings (with an empty memo); the key comes from `DASHSCOPE_API_KEY`."""
+        _unpickle(self, state)
+
+
+class HybridDenseView(Embeddings):
+    """The dense half of a `HybridEmbeddingsBase`; the sparse half is answered from the same requests."""
+
+    def __init__(self, owner: HybridEmbeddingsBase) -> None:
+        self.owner = owner
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.owner!r})"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Dense vectors of texts to store (`text_type="document"`), in input order; `[]` for none, no request."""
+        return [list(dense) for dense, _ in self.owner.hybrid.embed(texts, text_type="document")]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Dense vector of a search query (`text_type="query"`, with the owner's `query_instruct` if set)."""
+        owner = self.owner
+        if owner.query_instruct is not None:  # not in the memo's key: a request of its own
+            return owner.embedder.embed([text], text_type="query", instruct=owner.query_instruct).embeddings[0]
+        return list(owner.hybrid.embed([text], text_type="query")[0][0])
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Async `embed_documents` on the running event loop."""
+        return [list(dense) for dense, _ in await self.owner.hybrid.aembed(texts, text_type="document")]
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Async `embed_query` on the running event loop."""
+        owner = self.owner
+        if owner.query_instruct is not None:
+            result = await owner.embedder.aembed([text], text_type="query", instruct=owner.query_instruct)
+            return result.embeddings[0]
+        return list((await owner.hybrid.aembed([text], text_type="query"))[0][0])
