@@ -1,110 +1,44 @@
-"""Latency-bound throughput: 2,000 texts (~40 words) on text-embedding-v4 at 1024 dimensions, 100 ms per request.
+"""P1 alone: latency-bound throughput, 2,000 texts (~40 words) on text-embedding-v4 at 1024, 100 ms per request.
 
-The emulator runs in its own process (so it does not share the client's GIL). Compares TextEmbedder (sync and async,
-default concurrency) with a sequential loop (max_concurrency=1) and with the ideal ceil(200 / C) × 0.1 s.
+    .venv/bin/python integration_tests/benchmarks/latency_bound.py [--texts 2000] [--latency 0.1] [--no-peers]
 
-    .venv/bin/python integration_tests/benchmarks/latency_bound.py [--texts 2000] [--latency 0.1]
+The same scenario as `python -m integration_tests.benchmarks --only P1`, with its size and latency adjustable: the
+raw-client floor, this package's six entry points, a sequential loop and (unless `--no-peers`) the peers, each in
+its own process against one emulator process.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import math
-import socket
-import subprocess
+import dataclasses
+import importlib
 import sys
-import time
-from collections.abc import Iterator
-
-import httpx
-
-from dashscope_embeddings import TextEmbedder
-from dashscope_embeddings.text import DEFAULT_MAX_CONCURRENCY
-
-WORDS = [
-    "embedding",
-    "vector",
-    "search",
-    "retrieval",
-    "language",
-    "model",
-    "region",
-    "batch",
-    "request",
-    "latency",
-    "token",
-    "query",
-    "document",
-]
+from pathlib import Path
+from typing import Any
 
 
-def texts(n: int) -> list[str]:
-    return [" ".join(WORDS[(i + j) % len(WORDS)] for j in range(40)) + f" #{i}" for i in range(n)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def emulator_process(latency: float) -> Iterator[str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "dashscope_embeddings.emulator", "--port", str(port), "--latency", str(latency)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("emulator did not start") from None
-                time.sleep(0.1)
-        yield base_url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def timed(label: str, run: object) -> float:
-    start = time.perf_counter()
-    result = run()  # type: ignore[operator]
-    elapsed = time.perf_counter() - start
-    assert len(result) > 0
-    return elapsed
+def _package(name: str) -> Any:
+    """Import `integration_tests.benchmarks.<name>`, also when this file is run as a script."""
+    if not __package__:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    return importlib.import_module(f"integration_tests.benchmarks.{name}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--texts", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--no-peers", action="store_true", help="only the floor and this package's tools")
     args = parser.parse_args()
-    inputs = texts(args.texts)
-    requests = math.ceil(args.texts / 10)
-    ideal = math.ceil(requests / DEFAULT_MAX_CONCURRENCY) * args.latency
-    with emulator_process(args.latency) as base_url:
-        fast = TextEmbedder("text-embedding-v4", dimension=1024, api_key="bench", base_url=base_url)
-        slow = TextEmbedder("text-embedding-v4", dimension=1024, api_key="bench", base_url=base_url, max_concurrency=1)
-        fast.embed(inputs[:10])  # warm the connection pool and tokenizer
-        rows = [
-            (f"TextEmbedder.embed (C={DEFAULT_MAX_CONCURRENCY})", timed("sync", lambda: fast.embed(inputs))),
-            (
-                f"TextEmbedder.aembed (C={DEFAULT_MAX_CONCURRENCY})",
-                timed("async", lambda: asyncio.run(fast.aembed(inputs))),
-            ),
-            ("sequential (max_concurrency=1)", timed("seq", lambda: slow.embed(inputs))),
-        ]
-    sequential = rows[-1][1]
-    print(f"{args.texts} texts, {requests} requests, {args.latency * 1000:.0f} ms per request; ideal {ideal:.2f} s")
-    print(f"{'run':36} {'wall s':>8} {'× ideal':>8} {'speed-up vs sequential':>24}")
-    for label, seconds in rows:
-        print(f"{label:36} {seconds:8.2f} {seconds / ideal:8.2f} {sequential / seconds:23.1f}×")
+    scenarios, runner, table, targets = (_package(n) for n in ("scenarios", "runner", "table", "targets"))
+    scenario = scenarios.latency_bound(args.texts, args.latency, _package("tools").default_concurrency())
+    if args.no_peers:
+        scenario = dataclasses.replace(scenario, tools=tuple(t for t in scenario.tools if t not in scenarios.PEERS))
+    rows = runner.run_scenario(scenario)
+    print(scenario.title)
+    print(table.text(rows))
+    for check in targets.check(rows):
+        print(f"[{check.verdict:>6}] {check.target}: {check.measured}")
 
 
 if __name__ == "__main__":
