@@ -1,5 +1,5 @@
 """The integrations users would otherwise pick, each pointed at the emulator with its own documented setting and
-configured as its documentation (or `/work/shared/reference/anchors.md`) says it works best against DashScope.
+configured as its documentation says it works best against DashScope.
 
 - `dashscope` SDK: `dashscope.base_http_api_url` (a module global), `TextEmbedding.call` over batches of 10, one
   after another (the SDK has no batching, no concurrency and no async text embedding). A non-200 answer is returned,

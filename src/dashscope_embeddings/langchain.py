@@ -94,7 +94,43 @@ def _unpickle(model: BaseModel, state: dict[Any, Any]) -> None:
         )
 
 
-class DashScopeEmbeddings(BaseModel, Embeddings):
+class _Connection(BaseModel):
+    """The connection settings every adapter takes (named as `embedder.CONNECTION_SETTINGS`), declared once."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        protected_namespaces=(),
+        arbitrary_types_allowed=True,
+        validate_assignment=True,
+    )
+
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
+        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
+    )
+    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
+    region: str | None = None
+    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
+    workspace: str | None = None
+    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
+    base_url: str | None = None
+    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds to wait for each request."""
+    max_retries: int = 2
+    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Requests in flight per call."""
+    allow_insecure_http: bool = False
+    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.Client` for sync calls."""
+    http_async_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.AsyncClient` for async calls."""
+
+
+class DashScopeEmbeddings(_Connection, Embeddings):
     """Alibaba Cloud Model Studio (DashScope) text embeddings for LangChain.
 
     Documents are sent with `text_type="document"` and queries with `text_type="query"` (DashScope embeds the two
@@ -188,33 +224,10 @@ class DashScopeEmbeddings(BaseModel, Embeddings):
     """DashScope model name."""
     dimension: int | None = Field(default=None, validation_alias=AliasChoices("dimension", "dimensions"))
     """Output dimension; None uses the model's default (1024 for text-embedding-v4)."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
-        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
-    )
-    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
-    region: str | None = None
-    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
-    workspace: str | None = None
-    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
-    base_url: str | None = None
-    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
-    timeout: float = DEFAULT_TIMEOUT
-    """Seconds to wait for each request."""
-    max_retries: int = 2
-    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    """Requests in flight per call."""
     query_instruct: str | None = None
     """English task description sent with queries (never with documents); text-embedding-v4 only."""
     truncate: bool = False
     """Cut over-long texts at the model's token limit instead of raising InputError."""
-    allow_insecure_http: bool = False
-    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
-    http_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.Client` for sync calls."""
-    http_async_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.AsyncClient` for async calls."""
 
     _embedder: TextEmbedder | None = PrivateAttr(default=None)
 
@@ -272,7 +285,7 @@ class DashScopeEmbeddings(BaseModel, Embeddings):
         _unpickle(self, state)
 
 
-class DashScopeMultimodalEmbeddings(BaseModel, Embeddings):
+class DashScopeMultimodalEmbeddings(_Connection, Embeddings):
     """Alibaba Cloud Model Studio (DashScope) multimodal embeddings for LangChain: text, images, videos, fused items.
 
     Text, images and videos land in one vector space, so a text query finds images (and an image finds images or
@@ -350,31 +363,8 @@ class DashScopeMultimodalEmbeddings(BaseModel, Embeddings):
     """DashScope multimodal model name."""
     dimension: int | None = Field(default=None, validation_alias=AliasChoices("dimension", "dimensions"))
     """Output dimension; None uses the model's default (1152 for tongyi-embedding-vision-plus)."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
-        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
-    )
-    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
-    region: str | None = None
-    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
-    workspace: str | None = None
-    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
-    base_url: str | None = None
-    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
-    timeout: float = DEFAULT_TIMEOUT
-    """Seconds to wait for each request."""
-    max_retries: int = 2
-    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    """Requests in flight per call."""
     query_instruct: str | None = None
     """English task description sent with `embed_query` only; models that take instruct (qwen3-vl-embedding)."""
-    allow_insecure_http: bool = False
-    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
-    http_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.Client` for sync calls."""
-    http_async_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.AsyncClient` for async calls."""
 
     _embedder: MultimodalEmbedder | None = PrivateAttr(default=None)
 
@@ -497,7 +487,7 @@ def _require_sparse(embedder: TextEmbedder) -> TextEmbedder:
     return embedder
 
 
-class SparseEmbeddingsBase(BaseModel):
+class SparseEmbeddingsBase(_Connection):
     """Settings and `TextEmbedder` of a sparse-only adapter (`output_type="sparse"`); subclasses add a store's
     interface and its vector form.
 
@@ -510,31 +500,8 @@ class SparseEmbeddingsBase(BaseModel):
 
     model: str = "text-embedding-v4"
     """DashScope model with sparse vectors: text-embedding-v4 or -v3."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
-        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
-    )
-    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
-    region: str | None = None
-    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
-    workspace: str | None = None
-    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
-    base_url: str | None = None
-    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
-    timeout: float = DEFAULT_TIMEOUT
-    """Seconds to wait for each request."""
-    max_retries: int = 2
-    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    """Requests in flight per call."""
     truncate: bool = False
     """Cut over-long texts at the model's token limit instead of raising InputError."""
-    allow_insecure_http: bool = False
-    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
-    http_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.Client` for sync calls."""
-    http_async_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.AsyncClient` for async calls."""
 
     _embedder: TextEmbedder | None = PrivateAttr(default=None)
 
@@ -576,7 +543,7 @@ class SparseEmbeddingsBase(BaseModel):
         _unpickle(self, state)
 
 
-class HybridEmbeddingsBase(BaseModel):
+class HybridEmbeddingsBase(_Connection):
     """Settings and one `HybridEmbedder` shared by a dense view and a store's sparse view: one request per batch.
 
     Vector stores take a dense and a sparse embedding as two objects and call them one after the other with the
@@ -602,33 +569,10 @@ class HybridEmbeddingsBase(BaseModel):
     """Dense output dimension; None uses the model's default (1024 for text-embedding-v4)."""
     memo_size: int = Field(default=DEFAULT_MEMO_SIZE, ge=1)
     """Texts whose two vectors are remembered, least recently used dropped first."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
-        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
-    )
-    """API key; env `DASHSCOPE_API_KEY`. Keys are per region."""
-    region: str | None = None
-    """Region name or id; None uses env `DASHSCOPE_API_REGION`, then Singapore."""
-    workspace: str | None = None
-    """Workspace id (workspace host + `X-DashScope-WorkSpace` header); env `DASHSCOPE_WORKSPACE_ID`."""
-    base_url: str | None = None
-    """API root ending in `/api/v1`; None uses env `DASHSCOPE_HTTP_BASE_URL`, then the region's host."""
-    timeout: float = DEFAULT_TIMEOUT
-    """Seconds to wait for each request."""
-    max_retries: int = 2
-    """Retries after the first attempt (transient failures only; 429s have their own, larger budget)."""
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    """Requests in flight per call."""
     query_instruct: str | None = None
     """English task description sent with dense queries (never with documents); text-embedding-v4 only."""
     truncate: bool = False
     """Cut over-long texts at the model's token limit instead of raising InputError."""
-    allow_insecure_http: bool = False
-    """Allow a plain-http base_url to a non-loopback host (the key would travel in clear text)."""
-    http_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.Client` for sync calls."""
-    http_async_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.AsyncClient` for async calls."""
 
     _embedder: HybridEmbedder | None = PrivateAttr(default=None)
 
