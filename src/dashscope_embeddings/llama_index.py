@@ -59,7 +59,31 @@ _E = TypeVar("_E", bound=BaseEmbedding)
 _NOT_PICKLED = ("api_key", "http_client", "http_async_client")
 
 
-class DashScopeEmbedding(BaseEmbedding):
+class _Connection(BaseModel):
+    """The connection settings every adapter takes (named as `embedder.CONNECTION_SETTINGS`), declared once.
+
+    Listed first among an adapter's bases, so these fields sit beside LlamaIndex's own; the key is excluded from
+    every serialisation LlamaIndex does (`to_dict`, `to_json`, payloads)."""
+
+    api_key: SecretStr | None = Field(
+        default=None, exclude=True, repr=False, description="API key; None reads env DASHSCOPE_API_KEY."
+    )
+    region: str | None = Field(
+        default=None, description="Region name or id; default env DASHSCOPE_API_REGION, then Singapore."
+    )
+    workspace: str | None = Field(default=None, description="Workspace id (workspace host + X-DashScope-WorkSpace).")
+    base_url: str | None = Field(
+        default=None, description="API root ending in /api/v1; default env DASHSCOPE_HTTP_BASE_URL, then the region's."
+    )
+    timeout: float = Field(default=DEFAULT_TIMEOUT, description="Seconds to wait for each request.")
+    max_retries: int = Field(default=2, description="Retries after the first attempt, for transient failures only.")
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, description="Most requests in flight per call.")
+    allow_insecure_http: bool = Field(default=False, description="Allow plain http to a non-loopback base_url.")
+    http_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.Client.")
+    http_async_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.AsyncClient.")
+
+
+class DashScopeEmbedding(_Connection, BaseEmbedding):
     """Alibaba Cloud Model Studio (DashScope) text embeddings for LlamaIndex.
 
     ```python
@@ -107,26 +131,10 @@ class DashScopeEmbedding(BaseEmbedding):
         validation_alias=AliasChoices("dimension", "dimensions"),
         description="Output dimension; None uses the model's default (1024 for text-embedding-v4).",
     )
-    api_key: SecretStr | None = Field(
-        default=None, exclude=True, repr=False, description="API key; None reads env DASHSCOPE_API_KEY."
-    )
-    region: str | None = Field(
-        default=None, description="Region name or id; default env DASHSCOPE_API_REGION, then Singapore."
-    )
-    workspace: str | None = Field(default=None, description="Workspace id (workspace host + X-DashScope-WorkSpace).")
-    base_url: str | None = Field(
-        default=None, description="API root ending in /api/v1; default env DASHSCOPE_HTTP_BASE_URL, then the region's."
-    )
-    timeout: float = Field(default=DEFAULT_TIMEOUT, description="Seconds to wait for each request.")
-    max_retries: int = Field(default=2, description="Retries after the first attempt, for transient failures only.")
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, description="Most requests in flight per call.")
     query_instruct: str | None = Field(
         default=None, description="English task description sent with queries only (text-embedding-v4)."
     )
     truncate: bool = Field(default=False, description="Cut over-long texts at the model's token limit.")
-    allow_insecure_http: bool = Field(default=False, description="Allow plain http to a non-loopback base_url.")
-    http_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.Client.")
-    http_async_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.AsyncClient.")
 
     _embedder: TextEmbedder | None = PrivateAttr(default=None)
 
@@ -225,7 +233,7 @@ class DashScopeEmbedding(BaseEmbedding):
         _unpickle(self, state)
 
 
-class DashScopeMultiModalEmbedding(MultiModalEmbedding):
+class DashScopeMultiModalEmbedding(_Connection, MultiModalEmbedding):
     """Alibaba Cloud Model Studio (DashScope) multimodal embeddings for LlamaIndex: text and images in one space.
 
     ```python
@@ -275,25 +283,9 @@ class DashScopeMultiModalEmbedding(MultiModalEmbedding):
         validation_alias=AliasChoices("dimension", "dimensions"),
         description="Output dimension; None uses the model's default (1152 for tongyi-embedding-vision-plus).",
     )
-    api_key: SecretStr | None = Field(
-        default=None, exclude=True, repr=False, description="API key; None reads env DASHSCOPE_API_KEY."
-    )
-    region: str | None = Field(
-        default=None, description="Region name or id; default env DASHSCOPE_API_REGION, then Singapore."
-    )
-    workspace: str | None = Field(default=None, description="Workspace id (workspace host + X-DashScope-WorkSpace).")
-    base_url: str | None = Field(
-        default=None, description="API root ending in /api/v1; default env DASHSCOPE_HTTP_BASE_URL, then the region's."
-    )
-    timeout: float = Field(default=DEFAULT_TIMEOUT, description="Seconds to wait for each request.")
-    max_retries: int = Field(default=2, description="Retries after the first attempt, for transient failures only.")
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, description="Most requests in flight per call.")
     query_instruct: str | None = Field(
         default=None, description="English task description sent with queries only (qwen3-vl-embedding)."
     )
-    allow_insecure_http: bool = Field(default=False, description="Allow plain http to a non-loopback base_url.")
-    http_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.Client.")
-    http_async_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.AsyncClient.")
 
     _embedder: MultimodalEmbedder | None = PrivateAttr(default=None)
 
@@ -445,7 +437,7 @@ class DashScopeMultiModalEmbedding(MultiModalEmbedding):
         _unpickle(self, state)
 
 
-class DashScopeSparseEmbedding(BaseSparseEmbedding):
+class DashScopeSparseEmbedding(_Connection, BaseSparseEmbedding):
     """DashScope sparse (lexical) vectors for LlamaIndex, and the functions its Qdrant hybrid store takes.
 
     text-embedding-v4 and -v3 return a sparse vector (`output_type="sparse"`): keyword weights that find exact
@@ -487,23 +479,7 @@ class DashScopeSparseEmbedding(BaseSparseEmbedding):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     model_name: str = Field(default="text-embedding-v4", description="DashScope text model with sparse vectors.")
-    api_key: SecretStr | None = Field(
-        default=None, exclude=True, repr=False, description="API key; None reads env DASHSCOPE_API_KEY."
-    )
-    region: str | None = Field(
-        default=None, description="Region name or id; default env DASHSCOPE_API_REGION, then Singapore."
-    )
-    workspace: str | None = Field(default=None, description="Workspace id (workspace host + X-DashScope-WorkSpace).")
-    base_url: str | None = Field(
-        default=None, description="API root ending in /api/v1; default env DASHSCOPE_HTTP_BASE_URL, then the region's."
-    )
-    timeout: float = Field(default=DEFAULT_TIMEOUT, description="Seconds to wait for each request.")
-    max_retries: int = Field(default=2, description="Retries after the first attempt, for transient failures only.")
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, description="Most requests in flight per call.")
     truncate: bool = Field(default=False, description="Cut over-long texts at the model's token limit.")
-    allow_insecure_http: bool = Field(default=False, description="Allow plain http to a non-loopback base_url.")
-    http_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.Client.")
-    http_async_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.AsyncClient.")
 
     _embedder: TextEmbedder | None = PrivateAttr(default=None)
 
