@@ -3,7 +3,7 @@
     .venv/bin/python -m integration_tests.benchmarks [--quick] [--only P1,P3] [--markdown FILE] [--json FILE]
 
 From the repository root, with the `bench` extra installed (the peers). `--quick` runs every scenario at a fifth of
-its size, to check the harness, not the targets. Takes about 20 minutes in full: the peers embed one request at a
+its size, to check the harness, not the targets. Takes about 25 minutes in full: the peers embed one request at a
 time, and P2 is paced by its rate limit.
 """
 
