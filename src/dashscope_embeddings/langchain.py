@@ -129,6 +129,16 @@ class _Connection(BaseModel):
     http_async_client: Any = Field(default=None, exclude=True, repr=False)
     """Optional `httpx.AsyncClient` for async calls."""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        _assign(self, name, value)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        return _pickled_state(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
+        _unpickle(self, state)
+
 
 class DashScopeEmbeddings(_Connection, Embeddings):
     """Alibaba Cloud Model Studio (DashScope) text embeddings for LangChain.
@@ -243,9 +253,6 @@ class DashScopeEmbeddings(_Connection, Embeddings):
     def _new_embedder(self) -> TextEmbedder:
         return TextEmbedder(self.model, **{name: getattr(self, name) for name in EMBEDDER_SETTINGS})
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        _assign(self, name, value)
-
     @property
     def embedder(self) -> TextEmbedder:
         """The `TextEmbedder` doing the work (for sparse vectors, usage, or `close()`)."""
@@ -276,13 +283,6 @@ class DashScopeEmbeddings(_Connection, Embeddings):
         return (await self.embedder.aembed([text], text_type="query", instruct=self.query_instruct)).embeddings[0]
 
     # -- pickling: never the key ---------------------------------------------------------------------------------
-
-    def __getstate__(self) -> dict[Any, Any]:
-        return _pickled_state(self)
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
-        _unpickle(self, state)
 
 
 class DashScopeMultimodalEmbeddings(_Connection, Embeddings):
@@ -380,9 +380,6 @@ class DashScopeMultimodalEmbeddings(_Connection, Embeddings):
     def _new_embedder(self) -> MultimodalEmbedder:
         return MultimodalEmbedder(self.model, **{name: getattr(self, name) for name in CONNECTION_SETTINGS})
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        _assign(self, name, value)
-
     @property
     def embedder(self) -> MultimodalEmbedder:
         """The `MultimodalEmbedder` doing the work (for per-call options, usage, or `close()`)."""
@@ -457,13 +454,6 @@ class DashScopeMultimodalEmbeddings(_Connection, Embeddings):
 
     # -- pickling: never the key ---------------------------------------------------------------------------------
 
-    def __getstate__(self) -> dict[Any, Any]:
-        return _pickled_state(self)
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
-        _unpickle(self, state)
-
 
 # -- shared by the sparse and hybrid adapters of each vector store (qdrant.py, milvus.py) ------------------------
 
@@ -514,9 +504,6 @@ class SparseEmbeddingsBase(_Connection):
     def _new_embedder(self) -> TextEmbedder:
         return _require_sparse(TextEmbedder(self.model, **{name: getattr(self, name) for name in _SPARSE_SETTINGS}))
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        _assign(self, name, value)
-
     @property
     def embedder(self) -> TextEmbedder:
         """The `TextEmbedder` doing the work (for usage, tokens, or `close()`)."""
@@ -534,13 +521,6 @@ class SparseEmbeddingsBase(_Connection):
         if not texts:
             return []
         return (await self.embedder.aembed(texts, text_type=text_type, output_type="sparse")).sparse
-
-    def __getstate__(self) -> dict[Any, Any]:
-        return _pickled_state(self)
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
-        _unpickle(self, state)
 
 
 class HybridEmbeddingsBase(_Connection):
@@ -589,9 +569,6 @@ class HybridEmbeddingsBase(_Connection):
         embedder = TextEmbedder(self.model, **{name: getattr(self, name) for name in EMBEDDER_SETTINGS})
         return HybridEmbedder(_require_sparse(embedder), memo_size=self.memo_size)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        _assign(self, name, value)
-
     @property
     def hybrid(self) -> HybridEmbedder:
         """The `HybridEmbedder` both views share (its memo, `clear()`, and the `TextEmbedder` underneath)."""
@@ -608,13 +585,6 @@ class HybridEmbeddingsBase(_Connection):
     def dense(self) -> HybridDenseView:
         """The dense view: a LangChain `Embeddings` for the store's dense field."""
         return HybridDenseView(self)
-
-    def __getstate__(self) -> dict[Any, Any]:
-        return _pickled_state(self)
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Rebuild from the pickled settings (with an empty memo); the key comes from `DASHSCOPE_API_KEY`."""
-        _unpickle(self, state)
 
 
 class HybridDenseView(Embeddings):

@@ -82,6 +82,13 @@ class _Connection(BaseModel):
     http_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.Client.")
     http_async_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.AsyncClient.")
 
+    def __getstate__(self) -> dict[Any, Any]:
+        return _pickled_state(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
+        _unpickle(self, state)
+
 
 class DashScopeEmbedding(_Connection, BaseEmbedding):
     """Alibaba Cloud Model Studio (DashScope) text embeddings for LlamaIndex.
@@ -224,13 +231,6 @@ class DashScopeEmbedding(_Connection, BaseEmbedding):
         return await _arun_batch(self, texts, size, show_progress, _aembed_text_chunk, self.max_concurrency)
 
     # -- pickling: never the key ---------------------------------------------------------------------------------
-
-    def __getstate__(self) -> dict[Any, Any]:
-        return _pickled_state(self)
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
-        _unpickle(self, state)
 
 
 class DashScopeMultiModalEmbedding(_Connection, MultiModalEmbedding):
@@ -429,13 +429,6 @@ class DashScopeMultiModalEmbedding(_Connection, MultiModalEmbedding):
 
     # -- pickling: never the key ---------------------------------------------------------------------------------
 
-    def __getstate__(self) -> dict[Any, Any]:
-        return _pickled_state(self)
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
-        _unpickle(self, state)
-
 
 class DashScopeSparseEmbedding(_Connection, BaseSparseEmbedding):
     """DashScope sparse (lexical) vectors for LlamaIndex, and the functions its Qdrant hybrid store takes.
@@ -616,13 +609,6 @@ class DashScopeSparseEmbedding(_Connection, BaseSparseEmbedding):
 
     # -- pickling: never the key ---------------------------------------------------------------------------------
 
-    def __getstate__(self) -> dict[Any, Any]:
-        return _pickled_state(self)
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        """Rebuild from the pickled settings; the key comes from `DASHSCOPE_API_KEY` in this process."""
-        _unpickle(self, state)
-
 
 def _indices_and_values(vectors: list[SparseEmbedding]) -> tuple[list[list[int]], list[list[float]]]:
     """LlamaIndex's `BatchSparseEncoding`: parallel lists of indices and of values, one pair per text."""
@@ -632,9 +618,9 @@ def _indices_and_values(vectors: list[SparseEmbedding]) -> tuple[list[list[int]]
 # -- shared by both adapters: batches run concurrently with LlamaIndex's per-batch events; pickles without the key
 
 
-def _pickled_state(model: BaseEmbedding | BaseSparseEmbedding) -> dict[Any, Any]:
+def _pickled_state(model: BaseModel) -> dict[Any, Any]:
     scrubbed = model.model_copy(update=dict.fromkeys(_NOT_PICKLED))
-    scrubbed._embedder = None  # type: ignore[union-attr]
+    setattr(scrubbed, "_embedder", None)  # noqa: B010  # a private attribute every adapter declares
     state: dict[Any, Any]
     if isinstance(scrubbed, BaseEmbedding):
         state = BaseEmbedding.__getstate__(scrubbed)
@@ -643,7 +629,7 @@ def _pickled_state(model: BaseEmbedding | BaseSparseEmbedding) -> dict[Any, Any]
     return state
 
 
-def _unpickle(model: BaseEmbedding | BaseSparseEmbedding, state: dict[Any, Any]) -> None:
+def _unpickle(model: BaseModel, state: dict[Any, Any]) -> None:
     fields = {k: v for k, v in state["__dict__"].items() if k not in _NOT_PICKLED}
     try:
         model.__init__(**fields)  # type: ignore[misc]
