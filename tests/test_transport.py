@@ -26,7 +26,7 @@ from dashscope_embeddings.errors import (
     ServerError,
 )
 from dashscope_embeddings.regions import resolve_endpoint
-from dashscope_embeddings.transport import RetryPolicy, Transport, parse_retry_after
+from dashscope_embeddings.transport import RetryPolicy, Transport, environment_proxy, parse_retry_after
 
 OK = {"output": {"ok": True}, "request_id": "r-ok"}
 
@@ -267,16 +267,92 @@ def test_close_leaves_injected_clients_open() -> None:
     assert not client.is_closed
 
 
-def test_owned_client_is_created_lazily_and_closed() -> None:
+class _Recorded:
+    """Stands in for an httpx pool class: records the settings each pool was made with and whether it was closed."""
+
+    def __init__(self, real: type[Any]) -> None:
+        self.real = real
+        self.made: list[tuple[dict[str, Any], Any]] = []
+        self.closed: list[Any] = []
+
+    def __call__(self, **settings: Any) -> Any:
+        pool = self.real(**settings)
+        self.made.append((settings, pool))
+        recorder = self
+        original_close = pool.close if hasattr(pool, "handle_request") else None
+        original_aclose = getattr(pool, "aclose", None)
+        if original_close is not None:
+
+            def close() -> None:
+                recorder.closed.append(pool)
+                original_close()
+
+            pool.close = close
+        elif original_aclose is not None:
+
+            async def aclose() -> None:
+                recorder.closed.append(pool)
+                await original_aclose()
+
+            pool.aclose = aclose
+        return pool
+
+
+@pytest.fixture
+def sync_pools(monkeypatch: pytest.MonkeyPatch) -> _Recorded:
+    recorded = _Recorded(httpx.HTTPTransport)
+    monkeypatch.setattr(httpx, "HTTPTransport", recorded)
+    return recorded
+
+
+@pytest.fixture
+def async_pools(monkeypatch: pytest.MonkeyPatch) -> _Recorded:
+    recorded = _Recorded(httpx.AsyncHTTPTransport)
+    monkeypatch.setattr(httpx, "AsyncHTTPTransport", recorded)
+    return recorded
+
+
+def test_owned_pool_is_created_lazily_and_closed(sync_pools: _Recorded) -> None:
     transport = Transport(resolve_endpoint(env={}), SecretStr("k"))
-    assert transport._client is None
-    client = transport._sync_client()
+    assert sync_pools.made == []
+    pool = transport._sync_pool()
+    assert transport._sync_pool() is pool
     transport.close()
-    assert client.is_closed
+    assert sync_pools.closed == [pool]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, None),
+        ({"HTTPS_PROXY": "http://proxy.corp:3128"}, "http://proxy.corp:3128"),
+        ({"https_proxy": "proxy.corp:3128"}, "http://proxy.corp:3128"),
+        ({"ALL_PROXY": "socks5://proxy.corp:1080"}, "socks5://proxy.corp:1080"),
+        ({"HTTP_PROXY": "http://plain.corp:80"}, None),  # an https endpoint takes only an https or all proxy
+        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "aliyuncs.com"}, None),
+        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "*"}, None),
+    ],
+)
+def test_owned_pools_take_the_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, sync_pools: _Recorded, env: dict[str, str], expected: str | None
+) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert environment_proxy("https://dashscope-intl.aliyuncs.com/api/v1") == expected
+    if expected is None or expected.startswith("http"):
+        Transport(resolve_endpoint(env={}), SecretStr("k"))._sync_pool()
+        settings = sync_pools.made[-1][0]
+        assert settings["proxy"] == expected
+        assert settings["trust_env"] is True  # SSL_CERT_FILE / SSL_CERT_DIR, as httpx.Client honours them
 
 
 def test_repr_hides_the_key() -> None:
     transport = Transport(resolve_endpoint(env={}), SecretStr("sk-secret-value"))
+    transport._headers()  # the prebuilt headers carry the key; httpx.Headers masks it in its repr
     assert "sk-secret" not in repr(transport)
     assert "sk-secret" not in repr(vars(transport))
 
@@ -319,38 +395,36 @@ class TestPolicy:
         assert 28 <= value <= 31
 
 
-def test_owned_async_client_is_closed_when_its_event_loop_ends() -> None:
+def test_owned_async_pool_is_closed_when_its_event_loop_ends(async_pools: _Recorded) -> None:
     transport = Transport(resolve_endpoint(base_url="http://127.0.0.1:9/api/v1", env={}), SecretStr("k"))
-    seen: list[httpx.AsyncClient] = []
+    seen: list[httpx.AsyncHTTPTransport] = []
 
     async def one_call() -> None:
-        client = await transport._aclient()
-        seen.append(client)
-        assert not client.is_closed
+        seen.append(await transport._apool())
+        assert seen[-1] not in async_pools.closed
 
     asyncio.run(one_call())
     asyncio.run(one_call())
     assert len(seen) == 2
-    assert seen[0] is not seen[1]  # a new loop gets a new client…
-    assert seen[0].is_closed  # …and the old loop closed its own on the way out
-    assert seen[1].is_closed
+    assert seen[0] is not seen[1]  # a new loop gets a new pool…
+    assert async_pools.closed == seen  # …and each loop closed its own on the way out
 
 
-def test_same_loop_reuses_the_async_client() -> None:
+def test_same_loop_reuses_the_async_pool() -> None:
     transport = Transport(resolve_endpoint(env={}), SecretStr("k"))
 
-    async def twice() -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
-        return await transport._aclient(), await transport._aclient()
+    async def twice() -> tuple[httpx.AsyncHTTPTransport, httpx.AsyncHTTPTransport]:
+        return await transport._apool(), await transport._apool()
 
     first, second = asyncio.run(twice())
     assert first is second
 
 
-def test_concurrent_first_requests_share_one_async_client() -> None:
+def test_concurrent_first_requests_share_one_async_pool() -> None:
     transport = Transport(resolve_endpoint(env={}), SecretStr("k"))
 
     async def many() -> set[int]:
-        clients = await asyncio.gather(*(transport._aclient() for _ in range(16)))
+        clients = await asyncio.gather(*(transport._apool() for _ in range(16)))
         return {id(c) for c in clients}
 
     assert len(asyncio.run(many())) == 1
