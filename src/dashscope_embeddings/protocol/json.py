@@ -1,6 +1,6 @@
 """JSON in and out, strict about numbers.
 
-orjson when installed (several times faster on embedding payloads, and it already refuses NaN/Infinity and
+orjson (a dependency on CPython: several times faster on embedding payloads, and it already refuses NaN/Infinity and
 overflowing literals); otherwise the standard library, configured to refuse them too, so a non-finite number in a
 vector is a parse error on both paths rather than a silently poisoned vector.
 """
