@@ -107,10 +107,64 @@ def test_compatible_mode_root_is_refused_with_the_fix() -> None:
         resolve_endpoint(base_url="https://dashscope-intl.aliyuncs.com/compatible-mode/v1", env={})
 
 
-@pytest.mark.parametrize("workspace", ["", "-ws", "ws.1", "a" * 65, "ws 1", "ws/1", "wś"])
+@pytest.mark.parametrize("workspace", ["", "-ws", "ws.1", "a" * 65, "ws 1", "ws/1", "wś", "ws-1\n", "\nws"])
 def test_bad_workspace_ids_are_refused(workspace: str) -> None:
     with pytest.raises(InputError, match="not a valid workspace id"):
         resolve_endpoint(workspace=workspace, env={})
+
+
+@pytest.mark.parametrize(
+    ("workspace", "problem"),
+    [
+        ("", "it is empty"),
+        ("-ws", "it starts with '-'"),
+        ("a" * 65, "it is 65 characters long"),
+        ("ws.1", "it contains '.'"),
+        ("ws-1\n", "it contains '\\n'"),
+    ],
+)
+def test_a_bad_workspace_id_is_explained(workspace: str, problem: str) -> None:
+    with pytest.raises(InputError) as caught:
+        resolve_endpoint(workspace=workspace, env={})
+    assert str(caught.value) == (
+        f"workspace {workspace!r} is not a valid workspace id ({problem}): a workspace id must match "
+        f"{WORKSPACE_ID.pattern}, that is 1 to 64 ASCII letters, digits, '_' or '-', starting with a letter or "
+        f"digit. Copy the id exactly as the Model Studio console shows it (not the workspace's name or host), or "
+        f"leave workspace unset."
+    )
+
+
+def test_a_bad_workspace_id_from_the_environment_names_the_variable() -> None:
+    with pytest.raises(InputError, match=r"^DASHSCOPE_WORKSPACE_ID 'ws\.1' is not a valid.*leave DASHSCOPE_WORKSP"):
+        resolve_endpoint(env={"DASHSCOPE_WORKSPACE_ID": "ws.1"})
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"workspace": 7}, r"^workspace must be a str, got int 7\. Pass the workspace id as text"),
+        ({"base_url": 8000}, r"^base_url must be a str, got int 8000\. Pass the API root as text"),
+        ({"region": 1}, r"^region must be a str such as 'singapore', got int 1\. Use one of singapore"),
+    ],
+)
+def test_settings_of_the_wrong_type_are_refused(settings: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        resolve_endpoint(env={}, **settings)  # type: ignore[arg-type]
+
+
+def test_an_unknown_region_is_refused_even_beside_base_url() -> None:
+    with pytest.raises(InputError, match=r"Unknown region 'mars'"):
+        resolve_endpoint(region="mars", base_url="https://dashscope.aliyuncs.com/api/v1", env={})
+    endpoint = resolve_endpoint(region="beijing", base_url="http://127.0.0.1:8000/api/v1", env={})
+    assert endpoint.base_url == "http://127.0.0.1:8000/api/v1"
+
+
+def test_a_bare_host_is_answered_with_the_url_it_probably_meant() -> None:
+    with pytest.raises(InputError, match=r"Did you mean 'https://dashscope\.aliyuncs\.com/api/v1'\?"):
+        resolve_endpoint(base_url="dashscope.aliyuncs.com/api/v1/", env={})
+    with pytest.raises(InputError) as caught:
+        resolve_endpoint(base_url="ftp://example.com/api/v1", env={})
+    assert "Did you mean" not in str(caught.value)
 
 
 @given(st.from_regex(WORKSPACE_ID, fullmatch=True), st.sampled_from(sorted(REGIONS)))

@@ -283,7 +283,7 @@ class TestValidationBeforeSending:
             make_embedder(emu, model)
 
     def test_bad_settings(self, emu: Emulator) -> None:
-        with pytest.raises(InputError, match="max_concurrency must be at least 1"):
+        with pytest.raises(InputError, match="max_concurrency must be an int of at least 1"):
             make_embedder(emu, max_concurrency=0)
         with pytest.raises(InputError, match="dimension 100 is not offered"):
             make_embedder(emu, dimension=100)

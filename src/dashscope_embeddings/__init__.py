@@ -28,7 +28,7 @@ from .errors import (
 from .multimodal import MultimodalEmbedder
 from .text import TextEmbedder
 from .transport import RetryPolicy
-from .types import EmbeddingResult, OutputType, SparseVector, TextType, Usage
+from .types import EmbeddingResult, OutputType, PartialResult, SparseVector, TextType, Usage
 
 __all__ = [
     "MODELS",
@@ -45,6 +45,7 @@ __all__ = [
     "MultimodalEmbedder",
     "NotFoundError",
     "OutputType",
+    "PartialResult",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -17,9 +17,11 @@ from typing_extensions import Self
 
 from .batching import AdaptiveConcurrency, arun_ordered, run_ordered
 from .catalog import ModelSpec, get_model
-from .errors import InputError
+from .errors import DashScopeError, InputError, attach_failure
+from .protocol.answers import BatchOutput
 from .regions import Endpoint, resolve_endpoint
 from .transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
+from .types import EmbeddingResult, PartialResult
 
 if TYPE_CHECKING:
     import httpx
@@ -45,6 +47,12 @@ J = TypeVar("J")
 R = TypeVar("R")
 Request = tuple[dict[str, Any], Callable[[bytes, str | None], R]]
 """A request body and the function that parses its answer."""
+Planner = Callable[[J], Request[BatchOutput]]
+"""Builds one job's request."""
+Assembler = Callable[[list[BatchOutput]], EmbeddingResult]
+"""Puts answers (in input order) together into a call's result."""
+Outcome = BatchOutput | DashScopeError | None
+"""What became of one request: its answer, the error that ended it, or None when it was never sent."""
 
 DEFAULT_MAX_CONCURRENCY = 16
 """Requests in flight per call. With the service's typical 100–300 ms per request this is 50–160 requests/s, in the
@@ -58,6 +66,11 @@ def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
         key = api_key.get_secret_value()
     else:
         key = api_key if api_key is not None else os.environ.get("DASHSCOPE_API_KEY", "")
+    if not isinstance(key, str):
+        raise InputError(
+            f"api_key must be a str or a pydantic SecretStr, got {type(key).__name__}. Pass the key as text "
+            f"('sk-...'), or set DASHSCOPE_API_KEY."
+        )
     if not key or not key.strip():
         raise InputError(
             "No DashScope API key: pass api_key=... or set DASHSCOPE_API_KEY. Keys are per region; create one "
@@ -81,6 +94,8 @@ class BaseEmbedder:
     """Model, connection and lifecycle. Subclasses set `kind` and add validation, planning and parsing."""
 
     kind: Literal["text", "multimodal"]
+    noun: str
+    """What error messages call the inputs (`texts[3]`, `items[3]`)."""
 
     def __init__(
         self,
@@ -101,8 +116,11 @@ class BaseEmbedder:
     ) -> None:
         self.spec = get_model(model, self.kind)
         self._check_kind(model)
-        if max_concurrency < 1:
-            raise InputError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        if not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or max_concurrency < 1:
+            raise InputError(
+                f"max_concurrency must be an int of at least 1, got {max_concurrency!r}. Pass how many requests may "
+                f"be in flight at once (default {DEFAULT_MAX_CONCURRENCY}; 1 sends them one after another)."
+            )
         self.model = model
         self.dimension = self._check_dimension(dimension)
         self.max_concurrency = max_concurrency
@@ -125,9 +143,11 @@ class BaseEmbedder:
     def _check_kind(self, name: str) -> None:
         kind = self.spec.kind
         if kind == "batch":
+            interactive = name.replace("async-", "")
             raise InputError(
-                f"{name} runs only as an asynchronous batch job, not on the synchronous text endpoint. Use "
-                f"dashscope_embeddings.jobs for batch jobs, or text-embedding-v2 for the same vectors interactively."
+                f"{name} runs only as an asynchronous batch job, not on the synchronous text endpoint, and this "
+                f"package does not submit batch jobs. Use {interactive} for the same vectors interactively, or "
+                f"submit the job through DashScope's batch API."
             )
         if kind != self.kind:
             other = "MultimodalEmbedder" if kind == "multimodal" else "TextEmbedder"
@@ -144,56 +164,82 @@ class BaseEmbedder:
     def _check_dimension(self, dimension: int | None) -> int | None:
         if dimension is None:
             return None
-        if not isinstance(dimension, int) or isinstance(dimension, bool):
-            raise InputError(f"dimension must be an int, got {type(dimension).__name__} {dimension!r}")
         offered = self.spec.dimensions
+        if not isinstance(dimension, int) or isinstance(dimension, bool):
+            choices = f"one of {', '.join(map(str, offered))}" if offered else "a positive number"
+            example = self.spec.default_dimension or 1024
+            raise InputError(
+                f"dimension must be an int, got {type(dimension).__name__} {dimension!r}. Pass {choices} for "
+                f"{self.model}, e.g. dimension={example}, or None for the model's default."
+            )
         if offered and dimension not in offered:
             raise InputError(
                 f"dimension {dimension} is not offered by {self.model}; choose one of "
                 f"{', '.join(map(str, offered))} (default {self.spec.default_dimension})."
             )
         if not offered and dimension < 1:
-            raise InputError(f"dimension must be positive, got {dimension}")
+            raise InputError(
+                f"dimension must be positive, got {dimension}. Pass a size {self.model} offers, or None for the "
+                f"model's default."
+            )
         return dimension
 
     # -- running planned requests: the only place sync and async differ ------------------------------------------
 
-    def _run(self, path: str, jobs: Sequence[J], request: Callable[[J], Request[R]]) -> list[R]:
-        return list(
-            run_ordered(
-                jobs,
-                lambda job: self._transport.send(path, *request(job)),
-                concurrency=self.max_concurrency,
-                adaptive=self._adaptive,
-            )
+    def _embed(
+        self, path: str, jobs: Sequence[J], spans: Sequence[range], request: Planner[J], assemble: Assembler
+    ) -> EmbeddingResult:
+        """Send every job (`spans[i]`: the inputs job i embeds) and assemble the answers in input order."""
+        guard = _StopAfterFailure()
+        outcomes = run_ordered(
+            jobs,
+            lambda job: guard.run(lambda: self._transport.send(path, *request(job))),
+            concurrency=self.max_concurrency,
+            adaptive=self._adaptive,
         )
+        return _settle(list(outcomes), spans, assemble, self.noun)
 
-    async def _arun(self, path: str, jobs: Sequence[J], request: Callable[[J], Request[R]]) -> list[R]:
-        async def send(job: J) -> R:
-            return await self._transport.asend(path, *request(job))
+    async def _aembed(
+        self, path: str, jobs: Sequence[J], spans: Sequence[range], request: Planner[J], assemble: Assembler
+    ) -> EmbeddingResult:
+        guard = _StopAfterFailure()
+
+        async def send(job: J) -> Outcome:
+            return await guard.arun(lambda: self._transport.asend(path, *request(job)))
 
         runner = arun_ordered(jobs, send, concurrency=self.max_concurrency, adaptive=self._adaptive)
-        return [result async for result in runner]
+        return _settle([outcome async for outcome in runner], spans, assemble, self.noun)
 
-    def _stream(self, path: str, jobs: Iterable[J], request: Callable[[J], Request[R]]) -> Iterator[R]:
-        """Like `_run`, but jobs are drawn lazily and at most 2 × max_concurrency are in flight or unconsumed."""
-        return run_ordered(
+    def _stream(self, path: str, jobs: Iterable[tuple[range, J]], request: Planner[J]) -> Iterator[BatchOutput]:
+        """Like `_embed`, but jobs are drawn lazily, at most 2 × max_concurrency are in flight or unconsumed, and each
+        answer is yielded as soon as those before it have been. The first failure stops the stream."""
+        outcomes = run_ordered(
             jobs,
-            lambda job: self._transport.send(path, *request(job)),
+            lambda job: (job[0], _capture(lambda: self._transport.send(path, *request(job[1])))),
             concurrency=self.max_concurrency,
             window=2 * self.max_concurrency,
             adaptive=self._adaptive,
         )
+        try:
+            for span, outcome in outcomes:
+                yield _delivered(span, outcome, self.noun)
+        finally:
+            outcomes.close()  # a failure or an early stop cancels the queued requests now
 
-    async def _astream(self, path: str, jobs: Iterable[J], request: Callable[[J], Request[R]]) -> AsyncIterator[R]:
-        async def send(job: J) -> R:
-            return await self._transport.asend(path, *request(job))
+    async def _astream(
+        self, path: str, jobs: Iterable[tuple[range, J]], request: Planner[J]
+    ) -> AsyncIterator[BatchOutput]:
+        async def send(job: tuple[range, J]) -> tuple[range, BatchOutput | DashScopeError]:
+            return job[0], await _acapture(lambda: self._transport.asend(path, *request(job[1])))
 
         runner = arun_ordered(
             jobs, send, concurrency=self.max_concurrency, window=2 * self.max_concurrency, adaptive=self._adaptive
         )
-        async for result in runner:
-            yield result
+        try:
+            async for span, outcome in runner:
+                yield _delivered(span, outcome, self.noun)
+        finally:
+            await runner.aclose()  # a failure or an early stop cancels the in-flight requests now
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -217,3 +263,64 @@ class BaseEmbedder:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+class _StopAfterFailure:
+    """Once one request of a call has failed for good, the call's requests that have not started are not sent.
+
+    The error is raised anyway, and the rest would be spent for nothing (after a 401 every request fails alike);
+    requests already on the wire finish, and their vectors are kept in the error's `partial`.
+    """
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def run(self, send: Callable[[], BatchOutput]) -> Outcome:
+        if self.failed:
+            return None
+        outcome = _capture(send)
+        self.failed = self.failed or isinstance(outcome, DashScopeError)
+        return outcome
+
+    async def arun(self, send: Callable[[], Awaitable[BatchOutput]]) -> Outcome:
+        if self.failed:
+            return None
+        outcome = await _acapture(send)
+        self.failed = self.failed or isinstance(outcome, DashScopeError)
+        return outcome
+
+
+def _capture(send: Callable[[], BatchOutput]) -> BatchOutput | DashScopeError:
+    try:
+        return send()
+    except DashScopeError as error:
+        return error
+
+
+async def _acapture(send: Callable[[], Awaitable[BatchOutput]]) -> BatchOutput | DashScopeError:
+    try:
+        return await send()
+    except DashScopeError as error:
+        return error
+
+
+def _settle(outcomes: list[Outcome], spans: Sequence[range], assemble: Assembler, noun: str) -> EmbeddingResult:
+    """The call's result, or its first failure (in input order) carrying what the other requests embedded."""
+    answers = [outcome for outcome in outcomes if isinstance(outcome, BatchOutput)]
+    if len(answers) == len(outcomes):
+        return assemble(answers)
+    done = [i for span, outcome in zip(spans, outcomes, strict=True) if isinstance(outcome, BatchOutput) for i in span]
+    total = spans[-1].stop
+    partial = PartialResult(total=total, indices=tuple(done), result=assemble(answers))
+    span, error = next(
+        (span, outcome) for span, outcome in zip(spans, outcomes, strict=True) if isinstance(outcome, DashScopeError)
+    )
+    raise attach_failure(
+        error, span=span, noun=noun, failed_indices=partial.failed_indices, partial=partial, requests=len(spans)
+    )
+
+
+def _delivered(span: range, outcome: BatchOutput | DashScopeError, noun: str) -> BatchOutput:
+    if isinstance(outcome, DashScopeError):
+        raise attach_failure(outcome, span=span, noun=noun, failed_indices=tuple(span), partial=None, requests=2)
+    return outcome

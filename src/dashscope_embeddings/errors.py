@@ -18,9 +18,18 @@ DashScopeError
 
 `APIError` keeps DashScope's own `code` (e.g. `InvalidParameter`, `Throttling.RateQuota`), `message`, `request_id`
 and the HTTP `status_code`, so callers can branch on the service's codes and quote the request id to support.
+
+An error that stops a call of several requests keeps its type, and says which inputs it cost: `failed_indices`
+lists the inputs left without a vector, and `partial` (a `types.PartialResult`) holds the vectors of every request
+that did complete, so a retry sends only what failed.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .types import PartialResult
 
 __all__ = [
     "APIConnectionError",
@@ -41,6 +50,39 @@ __all__ = [
 
 class DashScopeError(Exception):
     """Base class of every error raised by dashscope-embeddings."""
+
+    failed_indices: tuple[int, ...] = ()
+    """The inputs this error left without a vector (set by the embedders once a request was sent)."""
+    partial: PartialResult | None = None
+    """What the failed call did embed (`embed` / `aembed`); None for streams, which yielded it already."""
+    _note: str = ""
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} [{self._note}]" if self._note else message
+
+
+def attach_failure(
+    error: DashScopeError,
+    *,
+    span: range,
+    noun: str,
+    failed_indices: tuple[int, ...],
+    partial: PartialResult | None,
+    requests: int,
+) -> DashScopeError:
+    """Record on `error` which inputs it cost the call; worded for calls of more than one request."""
+    error.failed_indices = failed_indices
+    error.partial = partial
+    where = f"{noun}[{span.start}:{span.stop}]"
+    if partial is not None and requests > 1:
+        error._note = (
+            f"{where} failed; {len(partial.indices)} of {partial.total} {noun} were embedded before the call "
+            f"stopped: error.partial holds them, and error.failed_indices lists the {len(failed_indices)} to send again"
+        )
+    elif partial is None:
+        error._note = f"{where} failed; every result before {noun}[{span.start}] was yielded: resume from there"
+    return error
 
 
 class InputError(DashScopeError, ValueError):

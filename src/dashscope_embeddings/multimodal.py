@@ -138,6 +138,7 @@ class MultimodalEmbedder(BaseEmbedder):
     """
 
     kind = "multimodal"
+    noun = "items"
 
     def __init__(
         self,
@@ -182,6 +183,12 @@ class MultimodalEmbedder(BaseEmbedder):
             parts = dict(item)
         elif _is_image_source(item):
             parts = {"image": item}
+        elif item is None:
+            raise InputError(
+                f"items[{index}] is None, which has no embedding: remove it, or pass text (str), an image (path, "
+                f"bytes, file object or PIL image) or a dict with 'text', 'image' and/or 'video'.",
+                index=index,
+            )
         else:
             raise InputError(
                 f"items[{index}] is {type(item).__name__}: pass text (str), an image (path, bytes, file object or "
@@ -250,7 +257,9 @@ class MultimodalEmbedder(BaseEmbedder):
         elements = images + videos + int("text" in parts)
         if elements > self.spec.max_batch:
             raise InputError(
-                f"items[{index}] has {elements} parts, over {model}'s {self.spec.max_batch} per request.", index=index
+                f"items[{index}] has {elements} parts, over {model}'s {self.spec.max_batch} per request: drop some, "
+                f"or embed them as separate items.",
+                index=index,
             )
 
     def _wire(self, key: str, value: Any, where: str, index: int) -> str:
@@ -258,10 +267,18 @@ class MultimodalEmbedder(BaseEmbedder):
             return image_to_wire(value, limits=self.media, where=where, model=self.model, index=index)
         if key == "video":
             return video_to_wire(value, limits=self.media, where=where, model=self.model, index=index)
+        drop = "drop the key" if where.endswith(".text") else "remove the item"
         if not isinstance(value, str):
-            raise InputError(f"{where} is {type(value).__name__}, not str: text must be a string.", index=index)
+            raise InputError(
+                f"{where} is {type(value).__name__}, not str: text must be a string. Pass a str, or {drop}.",
+                index=index,
+            )
         if not value.strip():
-            raise InputError(f"{where} is empty or only whitespace: give it text or drop the key.", index=index)
+            raise InputError(
+                f"{where} is empty or only whitespace: the service rejects empty text and it has no meaning to "
+                f"embed. Give it text, or {drop}.",
+                index=index,
+            )
         limit = self.spec.max_tokens
         if not self.media.truncates_text and not surely_within(value, limit):
             count = get_token_counter().count(value)
@@ -339,7 +356,10 @@ class MultimodalEmbedder(BaseEmbedder):
         qwen VL models.
         """
         plan = self._plan(items, dimension, instruct, res_level, max_video_frames, fps)
-        return _assemble(plan, self._run(MULTIMODAL_EMBEDDING_PATH, plan.requests, partial(self._request, plan)))
+        spans = [request.items for request in plan.requests]
+        return self._embed(
+            MULTIMODAL_EMBEDDING_PATH, plan.requests, spans, partial(self._request, plan), partial(_assemble, plan)
+        )
 
     async def aembed(
         self,
@@ -353,7 +373,10 @@ class MultimodalEmbedder(BaseEmbedder):
     ) -> EmbeddingResult:
         """Async `embed`: the same checks and result, with requests as tasks on the running event loop."""
         plan = self._plan(items, dimension, instruct, res_level, max_video_frames, fps)
-        return _assemble(plan, await self._arun(MULTIMODAL_EMBEDDING_PATH, plan.requests, partial(self._request, plan)))
+        spans = [request.items for request in plan.requests]
+        return await self._aembed(
+            MULTIMODAL_EMBEDDING_PATH, plan.requests, spans, partial(self._request, plan), partial(_assemble, plan)
+        )
 
 
 def _is_image_source(item: Any) -> bool:
@@ -367,16 +390,22 @@ def _as_item_list(items: Any) -> list[Any]:
         return [items]
     if isinstance(items, Sequence):
         return list(items)
-    raise InputError(f"items must be an item or a sequence of items, got {type(items).__name__}")
+    raise InputError(
+        f"items must be an item or a sequence of items, got {type(items).__name__}. Pass one item (text, an image "
+        f"or a dict) or a list of them (list(...) turns a set or generator into one)."
+    )
 
 
 def _check_range(name: str, value: float | None, low: float, high: float, allowed: bool, model: str, who: str) -> None:
     if value is None:
         return
     if not allowed:
-        raise InputError(f"{model} does not take {name}; it applies to {who}.")
+        raise InputError(f"{model} does not take {name}; it applies to {who}. Drop {name}, or use one of those.")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InputError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+        raise InputError(
+            f"{name} must be between {low:g} and {high:g}, got {value!r}. Pass a number in that range, or None for "
+            f"the model's default."
+        )
 
 
 def _parse(raw: bytes, request_id: str | None, *, count: int, dimension: int | None) -> BatchOutput:

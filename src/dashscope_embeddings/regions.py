@@ -25,6 +25,8 @@ __all__ = ["REGIONS", "Endpoint", "Region", "resolve_endpoint", "resolve_region"
 API_PATH = "/api/v1"
 WORKSPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 """The SDK's `validate_workspace_id` pattern."""
+_WORKSPACE_FIRST = re.compile(r"[A-Za-z0-9]")
+_WORKSPACE_REST = re.compile(r"[A-Za-z0-9_-]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,11 @@ _ALIASES = {
 
 
 def resolve_region(name: str) -> Region:
+    if not isinstance(name, str):
+        raise InputError(
+            f"region must be a str such as 'singapore', got {type(name).__name__} {name!r}. Use one of "
+            f"{', '.join(REGIONS)}, or pass base_url."
+        )
     key = name.strip().lower().replace(" ", "-")
     key = _ALIASES.get(key, key)
     if key not in REGIONS:
@@ -114,10 +121,19 @@ def _region_of_host(host: str) -> Region | None:
 
 
 def _normalise_base_url(url: str, *, allow_insecure_http: bool) -> str:
+    if not isinstance(url, str):
+        raise InputError(
+            f"base_url must be a str, got {type(url).__name__} {url!r}. Pass the API root as text, e.g. "
+            f"'https://dashscope-intl.aliyuncs.com/api/v1'."
+        )
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        bare = url.strip().rstrip("/")
+        # A bare host ("dashscope.aliyuncs.com") is the commonest slip: name the URL that was probably meant.
+        meant = f" Did you mean 'https://{bare}'?" if bare and "://" not in bare and " " not in bare else ""
         raise InputError(
-            f"base_url {url!r} is not an http(s) URL. Pass the API root, e.g. "
+            f"base_url {url!r} is not an http(s) URL: it must start with https:// or http:// and name a "
+            f"host.{meant} Pass the API root, e.g. "
             f"'https://dashscope-intl.aliyuncs.com/api/v1' or 'http://127.0.0.1:8000/api/v1' for the emulator."
         )
     if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
@@ -136,6 +152,35 @@ def _normalise_base_url(url: str, *, allow_insecure_http: bool) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
+def _check_workspace(workspace: object, source: str) -> None:
+    """Refuse anything but a whole-string match of the SDK's pattern.
+
+    `fullmatch`, not `match`: `$` also matches before a trailing newline, so `match` would let "ws-1\\n" through
+    into a host name. The message says which character or length breaks the rule, since ids are pasted by hand.
+    """
+    if not isinstance(workspace, str):
+        raise InputError(
+            f"{source} must be a str, got {type(workspace).__name__} {workspace!r}. Pass the workspace id as text, "
+            f"exactly as the Model Studio console shows it."
+        )
+    if WORKSPACE_ID.fullmatch(workspace):
+        return
+    if not workspace:
+        problem = "it is empty"
+    elif len(workspace) > 64:
+        problem = f"it is {len(workspace)} characters long"
+    elif not _WORKSPACE_FIRST.fullmatch(workspace[0]):
+        problem = f"it starts with {workspace[0]!r}"
+    else:
+        problem = f"it contains {next(c for c in workspace if not _WORKSPACE_REST.fullmatch(c))!r}"
+    raise InputError(
+        f"{source} {workspace!r} is not a valid workspace id ({problem}): a workspace id must match "
+        f"{WORKSPACE_ID.pattern}, that is 1 to 64 ASCII letters, digits, '_' or '-', starting with a letter or "
+        f"digit. Copy the id exactly as the Model Studio console shows it (not the workspace's name or host), or "
+        f"leave {source} unset."
+    )
+
+
 def resolve_endpoint(
     *,
     region: str | None = None,
@@ -146,13 +191,13 @@ def resolve_endpoint(
 ) -> Endpoint:
     """Decide the API root for a client (see the module docstring for the precedence)."""
     environ = os.environ if env is None else env
+    explicit = workspace is not None
     if workspace is None:
         workspace = environ.get("DASHSCOPE_WORKSPACE_ID") or None
-    if workspace is not None and not WORKSPACE_ID.match(workspace):
-        raise InputError(
-            f"workspace {workspace!r} is not a valid workspace id: it must match "
-            f"{WORKSPACE_ID.pattern} (letters, digits, '_' and '-', at most 64 characters)."
-        )
+    if workspace is not None:
+        _check_workspace(workspace, "workspace" if explicit else "DASHSCOPE_WORKSPACE_ID")
+    if region is not None:
+        resolve_region(region)  # a misspelt region is refused even where base_url decides the host
     if base_url is None and region is None:
         base_url = environ.get("DASHSCOPE_HTTP_BASE_URL") or None
     if base_url is not None:

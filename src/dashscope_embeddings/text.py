@@ -58,6 +58,7 @@ class TextEmbedder(BaseEmbedder):
     """
 
     kind = "text"
+    noun = "texts"
 
     def __init__(
         self,
@@ -106,18 +107,36 @@ class TextEmbedder(BaseEmbedder):
     ) -> _Call:
         spec = self.spec
         if text_type is not None and text_type not in TEXT_TYPES:
-            raise InputError(f"text_type must be 'query' or 'document', got {text_type!r}")
+            raise InputError(
+                f"text_type must be 'query' or 'document', got {text_type!r}. Pass 'query' for what users search "
+                f"with, 'document' for what you store, or None to send no text_type."
+            )
         if output_type not in OUTPUT_TYPES:
-            raise InputError(f"output_type must be one of {', '.join(map(repr, OUTPUT_TYPES))}, got {output_type!r}")
+            raise InputError(
+                f"output_type must be one of {', '.join(map(repr, OUTPUT_TYPES))}, got {output_type!r}. Pass "
+                f"'dense' for vectors, 'sparse' for term weights, or 'dense&sparse' for both in one request."
+            )
         if output_type != "dense" and not spec.sparse:
             raise InputError(
-                f"{self.model} has no sparse vectors (output_type={output_type!r}); text-embedding-v4 and -v3 do."
+                f"{self.model} has no sparse vectors (output_type={output_type!r}); text-embedding-v4 and -v3 do. "
+                f"Use one of those models for sparse output, or pass output_type='dense'."
+            )
+        if truncate is not None and not isinstance(truncate, bool):
+            raise InputError(
+                f"truncate must be True, False or None, got {type(truncate).__name__} {truncate!r}. Pass a bool: "
+                f"any other value would be read as true or false without saying so."
             )
         if instruct is not None:
             if not isinstance(instruct, str) or not instruct.strip():
-                raise InputError("instruct must be a non-empty string (an English task description)")
+                raise InputError(
+                    f"instruct must be a non-empty string (an English task description), got {instruct!r}. Pass "
+                    f"e.g. 'Given a web search query, retrieve relevant passages that answer the query', or None."
+                )
             if not spec.instruct:
-                raise InputError(f"{self.model} does not take instruct; text-embedding-v4 does.")
+                raise InputError(
+                    f"{self.model} does not take instruct; text-embedding-v4 does. Drop instruct, or use "
+                    f"text-embedding-v4 for instructed queries."
+                )
             if text_type != "query":
                 raise InputError(
                     f"instruct describes a search task and applies to queries only: pass text_type='query' "
@@ -170,17 +189,23 @@ class TextEmbedder(BaseEmbedder):
         )
         return build_text_body(call.params, texts), parse
 
-    def _batches(self, texts: str | Sequence[str], call: _Call) -> list[list[str]]:
+    def _batches(self, texts: str | Sequence[str], call: _Call) -> tuple[list[list[str]], list[range]]:
+        """The checked texts split into requests, and the input positions each request covers."""
         checked = self._checked(_as_sequence(texts), 0, call.truncate)
-        return [checked[r.start : r.stop] for r in plan_batches(len(checked), self.spec.max_batch)]
+        spans = plan_batches(len(checked), self.spec.max_batch)
+        return [checked[r.start : r.stop] for r in spans], spans
 
-    def _stream_batches(self, texts: Iterable[str], call: _Call) -> Iterator[list[str]]:
+    def _stream_batches(self, texts: Iterable[str], call: _Call) -> Iterator[tuple[range, list[str]]]:
         if isinstance(texts, (str, bytes, bytearray)):
             raise InputError("a stream takes an iterable of texts; for one text use embed()")
+        if not isinstance(texts, Iterable):
+            raise InputError(
+                f"a stream takes an iterable of texts (a list, a generator, a file's lines), got {type(texts).__name__}"
+            )
         offset = 0
         source = iter(texts)
         while chunk := list(itertools.islice(source, self.spec.max_batch)):
-            yield self._checked(chunk, offset, call.truncate)
+            yield range(offset, offset + len(chunk)), self._checked(chunk, offset, call.truncate)
             offset += len(chunk)
 
     def embed(
@@ -202,8 +227,8 @@ class TextEmbedder(BaseEmbedder):
         token limit instead of raising InputError.
         """
         call = self._call(text_type, instruct, dimension, output_type, truncate)
-        batches = self._batches(texts, call)
-        return _assemble(call, self._run(TEXT_EMBEDDING_PATH, batches, partial(self._request, call)))
+        batches, spans = self._batches(texts, call)
+        return self._embed(TEXT_EMBEDDING_PATH, batches, spans, partial(self._request, call), partial(_assemble, call))
 
     async def aembed(
         self,
@@ -217,8 +242,9 @@ class TextEmbedder(BaseEmbedder):
     ) -> EmbeddingResult:
         """Async `embed`: the same checks and result, with requests as tasks on the running event loop."""
         call = self._call(text_type, instruct, dimension, output_type, truncate)
-        batches = self._batches(texts, call)
-        return _assemble(call, await self._arun(TEXT_EMBEDDING_PATH, batches, partial(self._request, call)))
+        batches, spans = self._batches(texts, call)
+        request, assemble = partial(self._request, call), partial(_assemble, call)
+        return await self._aembed(TEXT_EMBEDDING_PATH, batches, spans, request, assemble)
 
     def embed_stream(
         self,
@@ -269,10 +295,16 @@ def _as_sequence(texts: str | Sequence[str]) -> Sequence[Any]:
     if isinstance(texts, str):
         return [texts]
     if isinstance(texts, (bytes, bytearray)):
-        raise InputError("texts is bytes; decode it to str first (e.g. data.decode('utf-8'))")
+        raise InputError(
+            f"texts is {type(texts).__name__}; decode it to str first (e.g. data.decode('utf-8')): texts must be "
+            f"a str or a sequence of str."
+        )
     if isinstance(texts, Sequence):
         return texts
-    raise InputError(f"texts must be a str or a sequence of str, got {type(texts).__name__}")
+    raise InputError(
+        f"texts must be a str or a sequence of str, got {type(texts).__name__}. Pass a list of str (list(...) "
+        f"turns a set or generator into one), or use embed_stream() to read an iterable lazily."
+    )
 
 
 def _check_items(items: Sequence[Any], offset: int) -> list[str]:

@@ -6,9 +6,12 @@ the emulator may import this module without pulling in any client code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from operator import itemgetter
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 TextType = Literal["query", "document"]
 """`query` for what a user asks, `document` for what is stored (the service's default)."""
@@ -120,3 +123,63 @@ class EmbeddingResult:
             f"EmbeddingResult(model={self.model!r}, dense={dense}, sparse={len(self.sparse)}, "
             f"usage={self.usage!r}, requests={len(self.request_ids)})"
         )
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PartialResult:
+    """What a call that failed did embed: every request that completed is kept, so nothing paid for is lost.
+
+    `result` holds the vectors of the inputs at `indices` (ascending), in that order, with their usage and request
+    ids. Embed the inputs at `failed_indices` again (only those: no succeeded batch is sent twice) and `complete`
+    puts both together in input order:
+
+    ```python
+    try:
+        result = embedder.embed(texts)
+    except DashScopeError as error:
+        if error.partial is None:
+            raise
+        rest = embedder.embed([texts[i] for i in error.partial.failed_indices])
+        result = error.partial.complete(rest)
+    ```
+    """
+
+    total: int
+    """How many inputs the call had."""
+    indices: tuple[int, ...]
+    result: EmbeddingResult
+
+    @property
+    def failed_indices(self) -> tuple[int, ...]:
+        """The inputs without a vector: those of the failed requests and of the requests never started."""
+        have = set(self.indices)
+        return tuple(i for i in range(self.total) if i not in have)
+
+    def complete(self, rest: EmbeddingResult) -> EmbeddingResult:
+        """The whole call's result: these vectors plus `rest`, the result for the inputs at `failed_indices`."""
+        missing = self.failed_indices
+        if len(rest) != len(missing):
+            raise ValueError(f"rest has {len(rest)} results for {len(missing)} failed inputs")
+        ours = self.result
+        return EmbeddingResult(
+            model=ours.model,
+            embeddings=_interleave(self.indices, ours.embeddings, missing, rest.embeddings),
+            sparse=_interleave(self.indices, ours.sparse, missing, rest.sparse),
+            usage=ours.usage + rest.usage,
+            dimension=ours.dimension if ours.dimension is not None else rest.dimension,
+            request_ids=[*ours.request_ids, *rest.request_ids],
+        )
+
+    def __repr__(self) -> str:
+        return f"PartialResult(total={self.total}, embedded={len(self.indices)}, result={self.result!r})"
+
+
+def _interleave(first: Sequence[int], a: Sequence[T], second: Sequence[int], b: Sequence[T]) -> list[T]:
+    """`a` (at positions `first`) and `b` (at `second`) as one list in position order; empty if neither has any."""
+    if not a and not b:
+        return []
+    if len(a) != len(first) or len(b) != len(second):
+        raise ValueError("both results must hold the same kinds of vectors (dense, sparse) for every input")
+    return [
+        value for _, value in sorted([*zip(first, a, strict=True), *zip(second, b, strict=True)], key=itemgetter(0))
+    ]
