@@ -60,6 +60,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--burst", type=_positive, default=None, help="requests the RPM bucket holds (default: one second's worth)"
     )
     faults.add_argument("--error-rate", type=_rate, default=0.0, help="share of 500 InternalError answers")
+    faults.add_argument(
+        "--throttle-rate", type=_rate, default=0.0, help="share of 429 Throttling answers (no Retry-After)"
+    )
     faults.add_argument("--drop-rate", type=_rate, default=0.0, help="share of connections dropped mid-response")
     faults.add_argument("--malformed-rate", type=_rate, default=0.0, help="share of 200s with a body cut in half")
     faults.add_argument("--missing-rate", type=_rate, default=0.0, help="share of 200s missing one embedding")
@@ -93,6 +96,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         tpm=args.tpm,
         burst=args.burst,
         error_rate=args.error_rate,
+        throttle_rate=args.throttle_rate,
         drop_rate=args.drop_rate,
         malformed_rate=args.malformed_rate,
         missing_rate=args.missing_rate,

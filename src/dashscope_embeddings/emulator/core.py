@@ -9,7 +9,7 @@ Order of processing (each step can end the request):
 
 1. draw its faults; network faults first: hang, drop;
 2. route by path (any host), POST only;
-3. authentication (`Authorization: Bearer <key>`), then the RPM limit;
+3. authentication (`Authorization: Bearer <key>`), then the injected 429 and the RPM limit;
 4. the endpoint validates the JSON body, then the TPM limit and the injected 500 apply, then it answers;
 5. body faults: malformed, missing and shuffled embeddings (inside the endpoint);
 6. log the request with its answer (request log, `X-DashScope-WorkSpace`, stats).
@@ -156,7 +156,7 @@ class Emulator:
             if method.upper() != "POST":
                 raise ServiceError.method_not_allowed(method)
             self._authenticate(lower)
-            engine.admit_request()
+            engine.admit_request(rolls)
             if not parsed:
                 raise ServiceError.illegal_json()
             ctx = Context(request_id, rolls, self.models, self._dense, count_tokens, engine)

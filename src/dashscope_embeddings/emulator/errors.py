@@ -227,6 +227,16 @@ class ServiceError(Exception):
         )
 
     @classmethod
+    def throttling(cls) -> ServiceError:
+        """429 with the plain `Throttling` code, worded as on the error-code page (api-facts §2), which names no
+        quota and gives it no compatible-mode name, so `Throttling` serves as both type and code there.
+
+        No `Retry-After`: whether the service sends one with this code is not documented, and a header the service
+        may never send would hide a client that relies on it; without one the client falls back to its own backoff.
+        """
+        return cls(429, "Throttling", "Requests throttling triggered.")
+
+    @classmethod
     def internal(cls) -> ServiceError:
         """500 exactly as the error-code page words it ("occured" included)."""
         return cls(

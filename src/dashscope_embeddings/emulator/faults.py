@@ -13,6 +13,9 @@ a given seed gives the same fault sequence for the same request sequence. What e
   requests); a request the bucket cannot cover answers 429
   `Throttling.RateQuota` with `Retry-After` (whole seconds until it can). A request bigger than the whole bucket
   passes when the bucket is full and leaves it in debt, so every request can eventually be served.
+- `throttle_rate`: 429 with the plain `Throttling` code, "Requests throttling triggered.", and no `Retry-After`
+  (whether the service sends one with this code is not documented, so the client's own backoff must cope). It is
+  decided with the RPM limit, after authentication and before validation, and takes nothing from the buckets.
 - `error_rate`: 500 `InternalError`.
 - `malformed_rate`: 200 whose body is cut in half (not valid JSON).
 - `missing_rate`: 200 with one embedding (seeded choice) removed.
@@ -45,6 +48,7 @@ class Faults:
     burst: int | None = None
     """Requests the RPM bucket holds (default: one second's worth, at least 1)."""
     error_rate: float = 0.0
+    throttle_rate: float = 0.0
     drop_rate: float = 0.0
     malformed_rate: float = 0.0
     missing_rate: float = 0.0
@@ -56,7 +60,7 @@ class Faults:
         for name in ("latency", "jitter"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
-        for name in ("error_rate", "drop_rate", "malformed_rate", "missing_rate", "hang"):
+        for name in ("error_rate", "throttle_rate", "drop_rate", "malformed_rate", "missing_rate", "hang"):
             value = float(getattr(self, name))
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
@@ -78,6 +82,7 @@ class Rolls:
     hang: bool = False
     drop: bool = False
     error: bool = False
+    throttle: bool = False
     malformed: bool = False
     missing: bool = False
     order_seed: int = 0
@@ -123,20 +128,23 @@ class FaultEngine:
         f = self.faults
         with self._lock:
             draw = self._random.random
-            jitter, hang, drop, error, malformed, missing = (draw() for _ in range(6))
+            jitter, hang, drop, error, malformed, missing, throttle = (draw() for _ in range(7))
             order_seed = self._random.getrandbits(32)
         return Rolls(
             delay=f.latency + jitter * f.jitter,
             hang=hang < f.hang,
             drop=drop < f.drop_rate,
             error=error < f.error_rate,
+            throttle=throttle < f.throttle_rate,
             malformed=malformed < f.malformed_rate,
             missing=missing < f.missing_rate,
             order_seed=order_seed,
         )
 
-    def admit_request(self) -> None:
-        """Take one request from the RPM bucket, or raise 429."""
+    def admit_request(self, rolls: Rolls | None = None) -> None:
+        """Raise the injected 429 if `rolls` say so, else take one request from the RPM bucket or raise its 429."""
+        if rolls is not None and rolls.throttle:
+            raise ServiceError.throttling()
         self._take(self._requests, 1)
 
     def admit_tokens(self, tokens: int) -> None:
