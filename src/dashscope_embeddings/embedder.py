@@ -76,7 +76,18 @@ def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
             "No DashScope API key: pass api_key=... or set DASHSCOPE_API_KEY. Keys are per region; create one "
             "at https://www.alibabacloud.com/help/en/model-studio/get-api-key"
         )
-    return SecretStr(key.strip())
+    key = key.strip()
+    # A key travels in an HTTP header, which carries printable ASCII only. A character pasted along with the key
+    # (a zero-width space, a newline) would otherwise fail at the first request, in an error quoting the header.
+    bad = next((i for i, char in enumerate(key) if not " " < char <= "~"), None)
+    if bad is not None:
+        length = len(key)
+        del key  # a traceback formatted with locals must not show it
+        raise InputError(
+            f"The API key has a character an HTTP header cannot carry at position {bad} (of {length}): keys are "
+            f"printable ASCII. Copy the key again from the Model Studio console, without spaces or line breaks."
+        )
+    return SecretStr(key)
 
 
 def warn_if_region_lacks(spec: ModelSpec, endpoint: Endpoint) -> None:
@@ -114,6 +125,7 @@ class BaseEmbedder:
         http_async_client: httpx.AsyncClient | None,
         allow_insecure_http: bool,
     ) -> None:
+        api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key  # no plain key in any frame
         self.spec = get_model(model, self.kind)
         self._check_kind(model)
         if not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or max_concurrency < 1:
@@ -156,9 +168,11 @@ class BaseEmbedder:
             )
 
     def __repr__(self) -> str:
+        # getattr: a traceback formatted with locals repr()s the embedder while __init__ is still refusing a setting.
+        endpoint = getattr(self, "endpoint", None)
         return (
-            f"{type(self).__name__}(model={self.model!r}, dimension={self.dimension!r}, "
-            f"endpoint={self.endpoint.base_url!r})"
+            f"{type(self).__name__}(model={getattr(self, 'model', None)!r}, "
+            f"dimension={getattr(self, 'dimension', None)!r}, endpoint={endpoint.base_url if endpoint else None!r})"
         )
 
     def _check_dimension(self, dimension: int | None) -> int | None:

@@ -14,7 +14,7 @@ import contextvars
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import llama_index.core.instrumentation as instrument
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
@@ -57,6 +57,9 @@ _E = TypeVar("_E", bound=BaseEmbedding)
 
 # Never serialised or pickled: the key and the live HTTP clients.
 _NOT_PICKLED = ("api_key", "http_client", "http_async_client")
+# `dashscope_api_key` is LangChain's name: refused here, but its value must not be quoted in the error.
+_KEY_ARGUMENTS = ("api_key", "dashscope_api_key")
+_CLIENTS = ("http_client", "http_async_client")
 
 
 class _Connection(BaseModel):
@@ -81,6 +84,16 @@ class _Connection(BaseModel):
     allow_insecure_http: bool = Field(default=False, description="Allow plain http to a non-loopback base_url.")
     http_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.Client.")
     http_async_client: Any = Field(default=None, exclude=True, repr=False, description="Optional httpx.AsyncClient.")
+
+    if not TYPE_CHECKING:  # type checkers keep the signature pydantic derives from the fields
+
+        def __init__(self, **data: Any) -> None:
+            _masked_key(data)
+            super().__init__(**data)
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        copied: Self = _deep_copy(self, memo)
+        return copied
 
     def __getstate__(self) -> dict[Any, Any]:
         return _pickled_state(self)
@@ -616,6 +629,26 @@ def _indices_and_values(vectors: list[SparseEmbedding]) -> tuple[list[list[int]]
 
 
 # -- shared by both adapters: batches run concurrently with LlamaIndex's per-batch events; pickles without the key
+
+
+def _masked_key(data: dict[str, Any]) -> None:
+    """Wrap a key given as `str` in `SecretStr` before pydantic sees it: a validator's error quotes its whole input
+    (`input_value={'api_key': ...}`), and a traceback with locals shows the arguments of every frame."""
+    for name in _KEY_ARGUMENTS:
+        if isinstance(data.get(name), str):
+            data[name] = SecretStr(data[name])
+
+
+def _deep_copy(model: BaseModel, memo: dict[int, Any] | None) -> Any:
+    """A deep copy with the same settings and key that builds an embedder (so connection pools) of its own on first
+    use; injected HTTP clients are shared, as their locks and sockets cannot be copied."""
+    memo = {} if memo is None else memo
+    for name in _CLIENTS:
+        client = model.__dict__[name]
+        memo[id(client)] = client
+    shallow = model.model_copy()
+    setattr(shallow, "_embedder", None)  # noqa: B010  # a private attribute every adapter declares
+    return BaseModel.__deepcopy__(shallow, memo)
 
 
 def _pickled_state(model: BaseModel) -> dict[Any, Any]:

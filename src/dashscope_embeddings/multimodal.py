@@ -157,6 +157,7 @@ class MultimodalEmbedder(BaseEmbedder):
         http_async_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
+        api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key  # no plain key in any frame
         super().__init__(
             model,
             dimension=dimension,

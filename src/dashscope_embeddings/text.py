@@ -78,6 +78,7 @@ class TextEmbedder(BaseEmbedder):
         http_async_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
+        api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key  # no plain key in any frame
         super().__init__(
             model,
             dimension=dimension,

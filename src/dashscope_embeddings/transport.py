@@ -7,7 +7,7 @@ Requests go straight to an owned httpx connection pool (`HTTPTransport`), not th
 per-request machinery (URL merging, header normalisation, cookie jars, auth and redirect hooks) cost more client CPU
 than parsing the 40 KB answer, and none of it applies to one fixed endpoint with one key. The pool keeps what the
 client would have taken from the environment: HTTP(S)_PROXY / ALL_PROXY / NO_PROXY and SSL_CERT_FILE / SSL_CERT_DIR.
-An injected `httpx.Client` / `AsyncClient` is used as given, through its own `post`.
+An injected `httpx.Client` / `AsyncClient` is used as given, through its own `post`, with the embedder's timeout.
 
 Retry rules (modelled on openai-python and the dashscope 2.x client): retry connection errors, timeouts, 408, 409,
 429 and 5xx, and answers that fail validation (a truncated or inconsistent body is a transient gateway fault, and
@@ -260,6 +260,10 @@ class Transport:
     def _transport_failure(exc: httpx.TransportError) -> _Failure:
         if isinstance(exc, httpx.TimeoutException):
             return _Failure(APITimeoutError(f"request timed out ({type(exc).__name__})"))
+        if isinstance(exc, httpx.LocalProtocolError):
+            # The request itself could not be written: resending cannot help, and h11's message quotes the
+            # offending header, which may be the Authorization header.
+            return _Failure(APIConnectionError("the request could not be sent (LocalProtocolError)"), None, False)
         return _Failure(APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}"))
 
     def _report(self, outcome: object) -> None:
@@ -305,7 +309,9 @@ class Transport:
 
     def _post(self, url: httpx.URL, content: bytes) -> httpx.Response:
         if self._client is not None:
-            return self._client.post(url, content=content, headers=self._headers(), follow_redirects=False)
+            return self._client.post(
+                url, content=content, headers=self._headers(), timeout=self._timeout, follow_redirects=False
+            )
         response = self._sync_pool().handle_request(self._request(url, content))
         try:
             response.read()
@@ -315,7 +321,9 @@ class Transport:
 
     async def _apost(self, url: httpx.URL, content: bytes) -> httpx.Response:
         if self._async_client is not None:
-            return await self._async_client.post(url, content=content, headers=self._headers(), follow_redirects=False)
+            return await self._async_client.post(
+                url, content=content, headers=self._headers(), timeout=self._timeout, follow_redirects=False
+            )
         pool = await self._apool()
         response = await pool.handle_async_request(self._request(url, content))
         try:
@@ -367,3 +375,11 @@ class Transport:
         if self._async_pool is not None and self._async_loop is asyncio.get_running_loop():
             await self._async_pool.aclose()
             self._async_pool = None
+
+    def pool_connections(self) -> dict[str, int]:
+        """Connections the owned pools hold open, and how many of them a request is using. Once every call has
+        ended (answered, failed, timed out or cancelled) `in_use` is 0, or a connection leaked; after `close()` /
+        `aclose()` nothing is open. Injected clients are their owner's and not counted."""
+        pools = [pool._pool for pool in (self._pool, self._async_pool) if pool is not None]
+        live = [connection for pool in pools for connection in pool.connections if not connection.is_closed()]
+        return {"open": len(live), "in_use": sum(not connection.is_idle() for connection in live)}

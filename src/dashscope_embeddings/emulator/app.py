@@ -2,7 +2,7 @@
 
 Every path goes to one raw ASGI handler, so the emulator controls exactly what reaches the socket:
 
-- latency: `await asyncio.sleep` (the event loop keeps serving other requests);
+- latency: a wait that ends early if the client disconnects (the event loop keeps serving other requests);
 - drop: the response head is sent and the handler returns without a body, so the server closes the connection
   mid-response and the client sees an incomplete message (httpx: `RemoteProtocolError`). uvicorn logs such an
   unfinished response as an error; a log filter silences that one line when the emulator dropped on purpose;
@@ -70,8 +70,8 @@ class EmulatorASGI:
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         reply = self.emulator.handle(scope["method"], scope["path"], headers, b"".join(chunks))
-        if reply.delay > 0:
-            await asyncio.sleep(reply.delay)
+        if reply.delay > 0 and await self._left_within(receive, reply.delay):
+            return  # the client gave up (a timeout, a cancelled task): nobody is waiting for the answer
         if reply.fate == "hang" and await self._hang(receive):
             return  # the client left
         if reply.fate in ("hang", "drop"):
@@ -82,6 +82,15 @@ class EmulatorASGI:
         raw_headers.append((b"content-length", str(len(reply.body)).encode("ascii")))
         await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": reply.body})
+
+    async def _left_within(self, receive: Receive, seconds: float) -> bool:
+        """Wait `seconds` (the injected latency), or until the client disconnects (True)."""
+        disconnected: asyncio.Task[Any] = asyncio.ensure_future(receive())
+        try:
+            done, _ = await asyncio.wait({disconnected}, timeout=seconds)
+            return bool(done)
+        finally:
+            disconnected.cancel()
 
     async def _hang(self, receive: Receive) -> bool:
         """Wait until the client disconnects (True) or `release()` is called (False)."""
