@@ -461,3 +461,19 @@ async def test_vector_store_index_retrieval(emu: Emulator, mode: str, settings_e
     assert [hit.score for hit in hits] == pytest.approx([_cosine(q, docs[i]) for i in ranked])
     assert sorted(b["parameters"]["text_type"] for b in bodies(emu)) == ["document", "document", "query"]
     assert batch_sizes(emu) == [10, 5, 1]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_bad_text_in_a_later_chunk_is_named_by_its_index_before_any_request(mode: str) -> None:
+    emu = Emulator()
+    embed = DashScopeEmbedding(model_name="text-embedding-v4", **connection(emu))
+    texts = [f"text {i}" for i in range(25)] + ["   "]
+
+    def run() -> object:
+        if mode == "sync":
+            return embed.get_text_embedding_batch(texts)
+        return asyncio.run(embed.aget_text_embedding_batch(texts))
+
+    with pytest.raises(InputError, match=r"texts\[25\] is empty"):
+        run()
+    assert emu.requests == []

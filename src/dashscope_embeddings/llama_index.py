@@ -232,16 +232,24 @@ class DashScopeEmbedding(_Connection, BaseEmbedding):
         """Embed texts as documents, `embed_batch_size` per request, up to `max_concurrency` requests at once.
 
         Emits LlamaIndex's per-batch events for every chunk (see the class docstring); vectors in input order.
+        Every text is checked before the first request, so a bad one is reported by its index in `texts`.
         """
+        self._check_all(texts)
         size = min(self.embed_batch_size, self.embedder.spec.max_batch)
         return _run_batch(self, texts, size, show_progress, _embed_text_chunk, self.max_concurrency)
 
     async def aget_text_embedding_batch(
         self, texts: list[str], show_progress: bool = False, **kwargs: Any
     ) -> list[Embedding]:
-        """Async `get_text_embedding_batch`: the same chunks and events, as tasks under one bound."""
+        """Async `get_text_embedding_batch`: the same checks, chunks and events, as tasks under one bound."""
+        self._check_all(texts)
         size = min(self.embed_batch_size, self.embedder.spec.max_batch)
         return await _arun_batch(self, texts, size, show_progress, _aembed_text_chunk, self.max_concurrency)
+
+    def _check_all(self, texts: list[str]) -> None:
+        # The chunks are separate calls: without this, a bad text in a later chunk would be found after the
+        # earlier chunks were sent, and named by its place in its chunk.
+        self.embedder._checked(texts, 0, self.truncate)
 
     # -- pickling: never the key ---------------------------------------------------------------------------------
 
