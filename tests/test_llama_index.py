@@ -363,7 +363,7 @@ def test_ingestion_pipeline_transform(emu: Emulator) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"text_type": "query"}, "text_type is not a setting here"),
+        ({"text_type": "passage"}, "text_type must be 'query' or 'document'"),
         ({"dimensions_typo": 1}, "Extra inputs are not permitted"),
         ({"dimension": 100}, "dimension 100 is not offered"),
         ({"model_name": "text-embedding-v3", "query_instruct": INSTRUCT}, "does not take instruct"),

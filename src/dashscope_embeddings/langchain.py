@@ -304,6 +304,12 @@ class DashScopeEmbeddings(_Connection, Embeddings):
         """Embed a search query (`text_type="query"`, with `query_instruct` if set)."""
         return self.embedder.embed([text], text_type="query", instruct=self.query_instruct).embeddings[0]
 
+    def cache_namespace(self, text_type: TextType) -> str:
+        """The namespace to cache this instance's `text_type` vectors under (see docs/caching.md), e.g.
+        `dashscope/text-embedding-v4/1024/query`: model, dimension, text type and a hash of `query_instruct`."""
+        instruct = self.query_instruct if text_type == "query" else None
+        return self.embedder.cache_namespace(text_type, instruct=instruct)
+
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """Async `embed_documents` on the running event loop."""
         if not texts:

@@ -160,11 +160,19 @@ class DashScopeEmbedding(_Connection, BaseEmbedding):
 
     @model_validator(mode="before")
     @classmethod
-    def _explain_removed_text_type(cls, data: Any) -> Any:
+    def _accept_old_text_type(cls, data: Any) -> Any:
+        """llama-index-embeddings-dashscope took `text_type` (it never reached the API): accepted and ignored, with
+        a warning, so migrating code runs; each call's role decides what is sent."""
         if isinstance(data, dict) and "text_type" in data:
-            raise ValueError(
-                "text_type is not a setting here: queries are always sent as 'query' and texts as 'document' "
-                "(llama-index-embeddings-dashscope's text_type never reached the API). Remove it."
+            data = dict(data)
+            value = data.pop("text_type")
+            if value not in ("query", "document"):
+                raise ValueError(f"text_type must be 'query' or 'document', got {value!r}; it is ignored anyway")
+            warnings.warn(
+                f"text_type={value!r} is ignored: queries are always sent as 'query' and texts as 'document'. "
+                f"Remove it.",
+                UserWarning,
+                stacklevel=2,
             )
         return data
 
@@ -203,6 +211,12 @@ class DashScopeEmbedding(_Connection, BaseEmbedding):
 
     def _per_call(self) -> dict[str, Any]:
         return {"dimension": self.dimension, "truncate": self.truncate}
+
+    def cache_namespace(self, text_type: TextType) -> str:
+        """The namespace to cache this instance's `text_type` vectors under (see docs/caching.md), e.g.
+        `dashscope/text-embedding-v4/1024/query`: model, dimension, text type and a hash of `query_instruct`."""
+        instruct = self.query_instruct if text_type == "query" else None
+        return self.embedder.cache_namespace(text_type, dimension=self.dimension, instruct=instruct)
 
     def _get_query_embedding(self, query: str) -> Embedding:
         return self.embedder.embed([query], **self._query()).embeddings[0]
