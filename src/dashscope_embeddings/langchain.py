@@ -33,6 +33,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from .adapter_state import deep_copy, masked_key
 from .embedder import CONNECTION_SETTINGS
 from .errors import DashScopeError, InputError
 from .hybrid import DEFAULT_MEMO_SIZE, HybridEmbedder
@@ -45,8 +46,6 @@ __all__ = ["DashScopeEmbeddings", "DashScopeMultimodalEmbeddings"]
 
 # Never pickled: the key (a pickle is a file anyone may read) and the live HTTP clients (they hold locks and sockets).
 _NOT_PICKLED = ("api_key", "http_client", "http_async_client")
-_KEY_ARGUMENTS = ("api_key", "dashscope_api_key")
-_CLIENTS = ("http_client", "http_async_client")
 
 
 # -- shared by both adapters: settings that describe the embedder in use, and pickles without the key -----------
@@ -67,26 +66,6 @@ def _assign(model: BaseModel, name: str, value: Any) -> None:
     except (ValidationError, DashScopeError):
         model.__dict__[name] = old
         raise
-
-
-def _masked_key(data: dict[str, Any]) -> None:
-    """Wrap a key given as `str` in `SecretStr` before pydantic sees it: a validator's error quotes its whole input
-    (`input_value={'api_key': ...}`), and a traceback with locals shows the arguments of every frame."""
-    for name in _KEY_ARGUMENTS:
-        if isinstance(data.get(name), str):
-            data[name] = SecretStr(data[name])
-
-
-def _deep_copy(model: BaseModel, memo: dict[int, Any] | None) -> Any:
-    """A deep copy with the same settings and key that builds an embedder (so connection pools) of its own on first
-    use; injected HTTP clients are shared, as their locks and sockets cannot be copied."""
-    memo = {} if memo is None else memo
-    for name in _CLIENTS:
-        client = model.__dict__[name]
-        memo[id(client)] = client
-    shallow = model.model_copy()
-    setattr(shallow, "_embedder", None)  # noqa: B010  # a private attribute every adapter declares
-    return BaseModel.__deepcopy__(shallow, memo)
 
 
 def _pickled_state(model: BaseModel) -> dict[Any, Any]:
@@ -154,14 +133,14 @@ class _Connection(BaseModel):
     if not TYPE_CHECKING:  # type checkers keep the signature pydantic derives from the fields
 
         def __init__(self, **data: Any) -> None:
-            _masked_key(data)
+            masked_key(data)
             super().__init__(**data)
 
     def __setattr__(self, name: str, value: Any) -> None:
         _assign(self, name, value)
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        copied: Self = _deep_copy(self, memo)
+        copied: Self = deep_copy(self, memo)
         return copied
 
     def __getstate__(self) -> dict[Any, Any]:

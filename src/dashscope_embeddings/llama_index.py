@@ -40,6 +40,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from .adapter_state import deep_copy, masked_key
 from .batching import arun_ordered, run_ordered
 from .embedder import CONNECTION_SETTINGS
 from .errors import DashScopeError, InputError
@@ -58,8 +59,6 @@ _E = TypeVar("_E", bound=BaseEmbedding)
 # Never serialised or pickled: the key and the live HTTP clients.
 _NOT_PICKLED = ("api_key", "http_client", "http_async_client")
 # `dashscope_api_key` is LangChain's name: refused here, but its value must not be quoted in the error.
-_KEY_ARGUMENTS = ("api_key", "dashscope_api_key")
-_CLIENTS = ("http_client", "http_async_client")
 
 
 class _Connection(BaseModel):
@@ -88,11 +87,11 @@ class _Connection(BaseModel):
     if not TYPE_CHECKING:  # type checkers keep the signature pydantic derives from the fields
 
         def __init__(self, **data: Any) -> None:
-            _masked_key(data)
+            masked_key(data)
             super().__init__(**data)
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        copied: Self = _deep_copy(self, memo)
+        copied: Self = deep_copy(self, memo)
         return copied
 
     def __getstate__(self) -> dict[Any, Any]:
@@ -651,26 +650,6 @@ def _indices_and_values(vectors: list[SparseEmbedding]) -> tuple[list[list[int]]
 
 
 # -- shared by both adapters: batches run concurrently with LlamaIndex's per-batch events; pickles without the key
-
-
-def _masked_key(data: dict[str, Any]) -> None:
-    """Wrap a key given as `str` in `SecretStr` before pydantic sees it: a validator's error quotes its whole input
-    (`input_value={'api_key': ...}`), and a traceback with locals shows the arguments of every frame."""
-    for name in _KEY_ARGUMENTS:
-        if isinstance(data.get(name), str):
-            data[name] = SecretStr(data[name])
-
-
-def _deep_copy(model: BaseModel, memo: dict[int, Any] | None) -> Any:
-    """A deep copy with the same settings and key that builds an embedder (so connection pools) of its own on first
-    use; injected HTTP clients are shared, as their locks and sockets cannot be copied."""
-    memo = {} if memo is None else memo
-    for name in _CLIENTS:
-        client = model.__dict__[name]
-        memo[id(client)] = client
-    shallow = model.model_copy()
-    setattr(shallow, "_embedder", None)  # noqa: B010  # a private attribute every adapter declares
-    return BaseModel.__deepcopy__(shallow, memo)
 
 
 def _pickled_state(model: BaseModel) -> dict[Any, Any]:
