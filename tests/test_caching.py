@@ -7,7 +7,10 @@ entries with two vectors, and another dimension or model is another namespace.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import hashlib
+import pickle
 from typing import Any
 
 import pytest
@@ -15,21 +18,18 @@ from langchain_classic.embeddings import CacheBackedEmbeddings
 from langchain_classic.storage import InMemoryByteStore, LocalFileStore
 from langchain_core.stores import ByteStore
 from llama_index.core import Document, VectorStoreIndex
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.storage.kvstore import SimpleKVStore
 
 from dashscope_embeddings.emulator import Emulator
 from dashscope_embeddings.langchain import DashScopeEmbeddings
-from dashscope_embeddings.llama_index import DashScopeEmbedding
+from dashscope_embeddings.llama_index import DashScopeEmbedding, DashScopeMultiModalEmbedding
+from dashscope_embeddings.llama_index_cache import NamespacedKVStore
 from emulated import connection
 
 V4 = "text-embedding-v4"
 INSTRUCT = "Given a web search query, retrieve relevant passages that answer the query"
 TEXTS = ["The cat sat on the mat", "Paris is the capital of France", "Deep learning is a subfield of machine learning"]
-
-NEEDS_LLAMA_INDEX_KEYS = (
-    "needs: DashScopeEmbedding to read and write embeddings_cache in the collection cache_namespace(text_type) "
-    "instead of LlamaIndex's fixed 'embeddings', for queries and texts, sync and async"
-)
 
 
 @pytest.fixture
@@ -223,20 +223,21 @@ def test_langchain_recipe_with_the_adapters_namespace(emu: Emulator) -> None:
 # -- LlamaIndex: embeddings_cache ----------------------------------------------------------------------------------
 
 
-def entries(cache: SimpleKVStore) -> dict[str, list[float]]:
-    """Every cached vector by text, whatever collection it is in (LlamaIndex stores `{uuid: vector}` per text)."""
-    return {text: next(iter(v.values())) for c in cache.to_dict().values() for text, v in c.items()}
+def entries(cache: SimpleKVStore, collection: str | None = None) -> dict[str, list[float]]:
+    """The cached vectors by text, in `collection` or in all (LlamaIndex stores `{uuid: vector}` per text)."""
+    collections = cache.to_dict() if collection is None else {collection: cache.get_all(collection)}
+    return {text: next(iter(v.values())) for c in collections.values() for text, v in c.items()}
 
 
-async def li_batch(emb: DashScopeEmbedding, texts: list[str], mode: str) -> list[list[float]]:
+async def li_batch(emb: BaseEmbedding, texts: list[str], mode: str) -> list[list[float]]:
     return emb.get_text_embedding_batch(texts) if mode == "sync" else await emb.aget_text_embedding_batch(texts)
 
 
-async def li_text(emb: DashScopeEmbedding, text: str, mode: str) -> list[float]:
+async def li_text(emb: BaseEmbedding, text: str, mode: str) -> list[float]:
     return emb.get_text_embedding(text) if mode == "sync" else await emb.aget_text_embedding(text)
 
 
-async def li_query(emb: DashScopeEmbedding, text: str, mode: str) -> list[float]:
+async def li_query(emb: BaseEmbedding, text: str, mode: str) -> list[float]:
     return emb.get_query_embedding(text) if mode == "sync" else await emb.aget_query_embedding(text)
 
 
@@ -251,34 +252,33 @@ async def test_llama_index_second_call_is_served_from_the_cache(emu: Emulator, m
     assert first == [expected(emu, t, dimension=256, text_type="document") for t in texts]
 
 
-async def test_llama_index_separate_caches_for_queries_and_documents(emu: Emulator, mode: str) -> None:
-    """docs/examples/cache_llama_index.py's recipe: the index embeds with one cache, the retriever with another."""
-    settings = {"model_name": V4, "dimension": 256, **connection(emu)}
-    document_cache, query_cache = SimpleKVStore(), SimpleKVStore()
+async def test_llama_index_one_cache_serves_index_and_retriever(emu: Emulator, mode: str) -> None:
+    """docs/examples/cache_llama_index.py's recipe: one model, one store, for the index and the retriever."""
+    cache = SimpleKVStore()
     question = "Which city is the capital of France?"
 
     async def build_and_retrieve() -> str:
-        texts_model = DashScopeEmbedding(embeddings_cache=document_cache, **settings)
-        queries_model = DashScopeEmbedding(embeddings_cache=query_cache, **settings)
+        embed_model = DashScopeEmbedding(model_name=V4, dimension=256, embeddings_cache=cache, **connection(emu))
         index = VectorStoreIndex.from_documents(
-            [Document(text=t) for t in TEXTS], embed_model=texts_model, use_async=mode == "async"
+            [Document(text=t) for t in TEXTS], embed_model=embed_model, use_async=mode == "async"
         )
-        retriever = index.as_retriever(similarity_top_k=1, embed_model=queries_model)
+        retriever = index.as_retriever(similarity_top_k=1)
         hits = retriever.retrieve(question) if mode == "sync" else await retriever.aretrieve(question)
         return hits[0].node.get_content()
 
     assert await build_and_retrieve() == TEXTS[1]
     assert [r.body["parameters"]["text_type"] for r in emu.requests] == ["document", "query"]
     assert await build_and_retrieve() == TEXTS[1]
-    assert len(emu.requests) == 2  # the second index and search come from the caches
+    assert len(emu.requests) == 2  # the second index and search come from the cache
 
-    assert entries(document_cache) == {t: expected(emu, t, dimension=256, text_type="document") for t in TEXTS}
-    assert entries(query_cache) == {question: expected(emu, question, dimension=256, text_type="query")}
+    document_ns, query_ns = namespace(V4, 256, "document"), namespace(V4, 256, "query")
+    assert set(cache.to_dict()) == {document_ns, query_ns}
+    assert entries(cache, document_ns) == {t: expected(emu, t, dimension=256, text_type="document") for t in TEXTS}
+    assert entries(cache, query_ns) == {question: expected(emu, question, dimension=256, text_type="query")}
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_LLAMA_INDEX_KEYS)
 async def test_llama_index_one_cache_keeps_query_and_document_apart(emu: Emulator, mode: str) -> None:
-    """Today LlamaIndex keys the cache by text alone: the query is answered with the document vector, no request."""
+    """LlamaIndex keys the cache by text alone; the adapter files a query and a document under their own namespaces."""
     cache = SimpleKVStore()
     emb = DashScopeEmbedding(dimension=256, embeddings_cache=cache, **connection(emu))
     document = await li_text(emb, TEXTS[0], mode)
@@ -292,9 +292,8 @@ async def test_llama_index_one_cache_keeps_query_and_document_apart(emu: Emulato
     assert len(emu.requests) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_LLAMA_INDEX_KEYS)
 async def test_llama_index_one_cache_keys_on_dimension_and_model(emu: Emulator, mode: str) -> None:
-    """Today a dimension change is answered from the cache with vectors of the old size."""
+    """A dimension change, or another model on the same store, is a miss: never vectors of the old size or model."""
     cache = SimpleKVStore()
     emb = DashScopeEmbedding(dimension=256, embeddings_cache=cache, **connection(emu))
     assert len(await li_text(emb, TEXTS[0], mode)) == 256
@@ -303,3 +302,95 @@ async def test_llama_index_one_cache_keys_on_dimension_and_model(emu: Emulator, 
     v3 = DashScopeEmbedding(model_name="text-embedding-v3", dimension=512, embeddings_cache=cache, **connection(emu))
     assert await li_batch(v3, [TEXTS[0]], mode) == [expected(emu, TEXTS[0], model="text-embedding-v3", dimension=512)]
     assert len(emu.requests) == 3
+
+
+async def test_llama_index_query_instruct_is_in_the_query_namespace(emu: Emulator, mode: str) -> None:
+    cache = SimpleKVStore()
+    plain = DashScopeEmbedding(dimension=256, embeddings_cache=cache, **connection(emu))
+    instructed = DashScopeEmbedding(dimension=256, query_instruct=INSTRUCT, embeddings_cache=cache, **connection(emu))
+    assert await li_query(plain, TEXTS[0], mode) == expected(emu, TEXTS[0], dimension=256, text_type="query")
+    assert await li_query(instructed, TEXTS[0], mode) == expected(
+        emu, TEXTS[0], dimension=256, text_type="query", instruct=INSTRUCT
+    )
+    assert len(emu.requests) == 2
+    assert instructed.cache_namespace("query") == namespace(V4, 256, "query", INSTRUCT)
+    assert set(cache.to_dict()) == {namespace(V4, 256, "query"), namespace(V4, 256, "query", INSTRUCT)}
+
+
+async def test_llama_index_cache_assigned_later_is_namespaced_too(emu: Emulator, mode: str) -> None:
+    emb = DashScopeEmbedding(dimension=256, **connection(emu))
+    store = SimpleKVStore()
+    emb.embeddings_cache = store
+    assert isinstance(emb.embeddings_cache, NamespacedKVStore)
+    assert emb.embeddings_cache.store is store
+    await li_text(emb, TEXTS[0], mode)
+    await li_query(emb, TEXTS[0], mode)
+    assert set(store.to_dict()) == {namespace(V4, 256, "document"), namespace(V4, 256, "query")}
+    assert emb.embeddings_cache.to_dict() == store.to_dict()  # the store's own methods, through the wrapper
+    emb.embeddings_cache = None
+    assert emb.embeddings_cache is None
+
+
+async def test_llama_index_concurrent_queries_and_batches_keep_their_namespaces(emu: Emulator) -> None:
+    """The namespace travels with each call's context: into worker threads, tasks, and calls running side by side."""
+    cache = SimpleKVStore()
+    emb = DashScopeEmbedding(dimension=256, embeddings_cache=cache, **connection(emu))
+    texts = [f"passage {i}" for i in range(25)]
+    questions = [f"question {i}" for i in range(5)]
+    await asyncio.gather(
+        emb.aget_text_embedding_batch(texts),
+        asyncio.to_thread(emb.get_text_embedding_batch, texts[:12]),
+        *(emb.aget_query_embedding(q) for q in questions[:3]),
+        *(asyncio.to_thread(emb.get_query_embedding, q) for q in questions[3:]),
+    )
+    assert entries(cache, namespace(V4, 256, "document")) == {
+        t: expected(emu, t, dimension=256, text_type="document") for t in texts
+    }
+    assert entries(cache, namespace(V4, 256, "query")) == {
+        q: expected(emu, q, dimension=256, text_type="query") for q in questions
+    }
+    assert set(cache.to_dict()) == {namespace(V4, 256, "document"), namespace(V4, 256, "query")}
+
+
+def test_llama_index_cache_outside_a_call_is_the_store_itself(emu: Emulator) -> None:
+    store = SimpleKVStore()
+    emb = DashScopeEmbedding(embeddings_cache=store, **connection(emu))
+    emb.embeddings_cache.put("k", {"id": [1.0]}, collection="embeddings")
+    assert store.get("k", collection="embeddings") == {"id": [1.0]}
+    assert emb.embeddings_cache.get_all("embeddings") == {"k": {"id": [1.0]}}
+    assert emb.embeddings_cache.delete("k", collection="embeddings")
+    assert store.to_dict() == {"embeddings": {}}
+    assert repr(emb.embeddings_cache) == f"NamespacedKVStore({store!r})"
+
+
+def test_llama_index_cache_survives_copy_and_pickle_wrapped_once(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test")
+    store = SimpleKVStore()
+    store.put("cached text", {"id": [0.5]}, collection=namespace(V4, 256, "document"))
+    emb = DashScopeEmbedding(dimension=256, embeddings_cache=store, **connection(emu))
+    for clone in (copy.deepcopy(emb), pickle.loads(pickle.dumps(emb)), emb.model_copy()):
+        cache = clone.embeddings_cache
+        assert isinstance(cache, NamespacedKVStore)
+        assert not isinstance(cache.store, NamespacedKVStore)
+        assert cache.store.get("cached text", collection=namespace(V4, 256, "document")) == {"id": [0.5]}
+
+
+async def test_llama_index_multimodal_cache_keys_on_instruct_and_dimension(emu: Emulator, mode: str) -> None:
+    cache = SimpleKVStore()
+    settings: dict[str, Any] = {"model_name": "qwen3-vl-embedding", "embeddings_cache": cache, **connection(emu)}
+    emb = DashScopeMultiModalEmbedding(dimension=256, query_instruct=INSTRUCT, **settings)
+    document = await li_text(emb, TEXTS[0], mode)
+    query = await li_query(emb, TEXTS[0], mode)
+    oracle = emu.expected_multimodal_embedding
+    assert document == oracle([{"text": TEXTS[0]}], model="qwen3-vl-embedding", dimension=256)[0]
+    assert query == oracle([{"text": TEXTS[0]}], model="qwen3-vl-embedding", dimension=256, instruct=INSTRUCT)[0]
+    emb.dimension = 512
+    assert len(await li_text(emb, TEXTS[0], mode)) == 512
+    assert len(emu.requests) == 3
+    assert set(cache.to_dict()) == {
+        namespace("qwen3-vl-embedding", 256, "document"),
+        namespace("qwen3-vl-embedding", 256, "query", INSTRUCT),
+        namespace("qwen3-vl-embedding", 512, "document"),
+    }

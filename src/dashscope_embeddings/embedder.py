@@ -6,6 +6,7 @@ answers; everything here is the same for both, and sync and async differ only in
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ from .errors import DashScopeError, InputError, attach_failure
 from .protocol.answers import BatchOutput
 from .regions import Endpoint, resolve_endpoint
 from .transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
-from .types import EmbeddingResult, PartialResult
+from .types import TEXT_TYPES, EmbeddingResult, PartialResult, TextType
 
 if TYPE_CHECKING:
     import httpx
@@ -174,6 +175,21 @@ class BaseEmbedder:
             f"{type(self).__name__}(model={getattr(self, 'model', None)!r}, "
             f"dimension={getattr(self, 'dimension', None)!r}, endpoint={endpoint.base_url if endpoint else None!r})"
         )
+
+    def cache_namespace(self, text_type: TextType, *, dimension: int | None = None, instruct: str | None = None) -> str:
+        """A cache namespace for the vectors this embedder makes, e.g. `dashscope/text-embedding-v4/1024/query`.
+
+        Everything that changes a vector is in it: the model, the dimension, the text type and, for queries, a hash
+        of the instruct. So a query is never answered with a document's vector, nor a 256-wide vector with a
+        1024-wide one. `/` separates the parts because file-based stores refuse `:` in keys.
+        """
+        if text_type not in TEXT_TYPES:
+            raise InputError(f"text_type must be 'query' or 'document', got {text_type!r}")
+        width = dimension or self.dimension or self.spec.default_dimension
+        role = str(text_type)
+        if instruct is not None and text_type == "query":
+            role += f"-instruct-{hashlib.sha256(instruct.encode()).hexdigest()[:12]}"
+        return f"dashscope/{self.model}/{width if width is not None else 'default'}/{role}"
 
     def _check_dimension(self, dimension: int | None) -> int | None:
         if dimension is None:

@@ -44,6 +44,7 @@ from .adapter_state import deep_copy, masked_key
 from .batching import arun_ordered, run_ordered
 from .embedder import CONNECTION_SETTINGS
 from .errors import DashScopeError, InputError
+from .llama_index_cache import CacheByRole
 from .media import image_to_wire
 from .multimodal import MultimodalEmbedder
 from .text import DEFAULT_MAX_CONCURRENCY, EMBEDDER_SETTINGS, TextEmbedder
@@ -102,7 +103,7 @@ class _Connection(BaseModel):
         _unpickle(self, state)
 
 
-class DashScopeEmbedding(_Connection, BaseEmbedding):
+class DashScopeEmbedding(_Connection, CacheByRole):
     """Alibaba Cloud Model Studio (DashScope) text embeddings for LlamaIndex.
 
     ```python
@@ -212,7 +213,7 @@ class DashScopeEmbedding(_Connection, BaseEmbedding):
         return {"dimension": self.dimension, "truncate": self.truncate}
 
     def cache_namespace(self, text_type: TextType) -> str:
-        """The namespace to cache this instance's `text_type` vectors under (see docs/caching.md), e.g.
+        """The `embeddings_cache` collection for this instance's `text_type` vectors (see docs/caching.md), e.g.
         `dashscope/text-embedding-v4/1024/query`: model, dimension, text type and a hash of `query_instruct`."""
         instruct = self.query_instruct if text_type == "query" else None
         return self.embedder.cache_namespace(text_type, dimension=self.dimension, instruct=instruct)
@@ -249,7 +250,8 @@ class DashScopeEmbedding(_Connection, BaseEmbedding):
         """
         self._check_all(texts)
         size = min(self.embed_batch_size, self.embedder.spec.max_batch)
-        return _run_batch(self, texts, size, show_progress, _embed_text_chunk, self.max_concurrency)
+        with self._cached_as("document"):
+            return _run_batch(self, texts, size, show_progress, _embed_text_chunk, self.max_concurrency)
 
     async def aget_text_embedding_batch(
         self, texts: list[str], show_progress: bool = False, **kwargs: Any
@@ -257,7 +259,8 @@ class DashScopeEmbedding(_Connection, BaseEmbedding):
         """Async `get_text_embedding_batch`: the same checks, chunks and events, as tasks under one bound."""
         self._check_all(texts)
         size = min(self.embed_batch_size, self.embedder.spec.max_batch)
-        return await _arun_batch(self, texts, size, show_progress, _aembed_text_chunk, self.max_concurrency)
+        with self._cached_as("document"):
+            return await _arun_batch(self, texts, size, show_progress, _aembed_text_chunk, self.max_concurrency)
 
     def _check_all(self, texts: list[str]) -> None:
         # The chunks are separate calls: without this, a bad text in a later chunk would be found after the
@@ -267,7 +270,7 @@ class DashScopeEmbedding(_Connection, BaseEmbedding):
     # -- pickling: never the key ---------------------------------------------------------------------------------
 
 
-class DashScopeMultiModalEmbedding(_Connection, MultiModalEmbedding):
+class DashScopeMultiModalEmbedding(_Connection, CacheByRole, MultiModalEmbedding):
     """Alibaba Cloud Model Studio (DashScope) multimodal embeddings for LlamaIndex: text and images in one space.
 
     ```python
@@ -351,6 +354,13 @@ class DashScopeMultiModalEmbedding(_Connection, MultiModalEmbedding):
         """What instrumentation events and callbacks see: no key, no clients."""
         return {**super().to_payload(), "dimension": self.dimension}
 
+    def cache_namespace(self, text_type: TextType) -> str:
+        """The `embeddings_cache` collection for this instance's `text_type` vectors, e.g.
+        `dashscope/tongyi-embedding-vision-plus/1152/document`: model, dimension, role and a hash of
+        `query_instruct`."""
+        instruct = self.query_instruct if text_type == "query" else None
+        return self.embedder.cache_namespace(text_type, dimension=self.dimension, instruct=instruct)
+
     def _embed(self, items: list[Any], instruct: str | None = None) -> list[Embedding]:
         if not items:
             return []
@@ -403,15 +413,17 @@ class DashScopeMultiModalEmbedding(_Connection, MultiModalEmbedding):
 
     def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False, **kwargs: Any) -> list[Embedding]:
         """Embed texts, `embed_batch_size` per request, up to `max_concurrency` requests at once, in input order."""
-        return _run_batch(self, texts, self._text_chunk(), show_progress, _embed_text_chunk, self.max_concurrency)
+        with self._cached_as("document"):
+            return _run_batch(self, texts, self._text_chunk(), show_progress, _embed_text_chunk, self.max_concurrency)
 
     async def aget_text_embedding_batch(
         self, texts: list[str], show_progress: bool = False, **kwargs: Any
     ) -> list[Embedding]:
         """Async `get_text_embedding_batch`: the same chunks and events, as tasks under one bound."""
-        return await _arun_batch(
-            self, texts, self._text_chunk(), show_progress, _aembed_text_chunk, self.max_concurrency
-        )
+        with self._cached_as("document"):
+            return await _arun_batch(
+                self, texts, self._text_chunk(), show_progress, _aembed_text_chunk, self.max_concurrency
+            )
 
     def get_image_embedding_batch(
         self, img_file_paths: list[ImageType], show_progress: bool = False

@@ -8,7 +8,6 @@ runner that waits for the network.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -96,21 +95,6 @@ class TextEmbedder(BaseEmbedder):
             allow_insecure_http=allow_insecure_http,
         )
         self.truncate = truncate
-
-    def cache_namespace(self, text_type: TextType, *, dimension: int | None = None, instruct: str | None = None) -> str:
-        """A cache namespace for the vectors this embedder makes, e.g. `dashscope/text-embedding-v4/1024/query`.
-
-        Everything that changes a vector is in it: the model, the dimension, the text type and, for queries, a hash
-        of the instruct. So a query is never answered with a document's vector, nor a 256-wide vector with a
-        1024-wide one. `/` separates the parts because file-based stores refuse `:` in keys.
-        """
-        if text_type not in TEXT_TYPES:
-            raise InputError(f"text_type must be 'query' or 'document', got {text_type!r}")
-        width = dimension or self.dimension or self.spec.default_dimension
-        role = str(text_type)
-        if instruct is not None and text_type == "query":
-            role += f"-instruct-{hashlib.sha256(instruct.encode()).hexdigest()[:12]}"
-        return f"dashscope/{self.model}/{width if width is not None else 'default'}/{role}"
 
     # -- validation (pure) ---------------------------------------------------------------------------------------
 
