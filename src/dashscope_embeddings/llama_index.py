@@ -212,12 +212,6 @@ class DashScopeEmbedding(_Connection, CacheByRole):
     def _per_call(self) -> dict[str, Any]:
         return {"dimension": self.dimension, "truncate": self.truncate}
 
-    def cache_namespace(self, text_type: TextType) -> str:
-        """The `embeddings_cache` collection for this instance's `text_type` vectors (see docs/caching.md), e.g.
-        `dashscope/text-embedding-v4/1024/query`: model, dimension, text type and a hash of `query_instruct`."""
-        instruct = self.query_instruct if text_type == "query" else None
-        return self.embedder.cache_namespace(text_type, dimension=self.dimension, instruct=instruct)
-
     def _get_query_embedding(self, query: str) -> Embedding:
         return self.embedder.embed([query], **self._query()).embeddings[0]
 
@@ -353,13 +347,6 @@ class DashScopeMultiModalEmbedding(_Connection, CacheByRole, MultiModalEmbedding
     def to_payload(self) -> dict[str, Any]:
         """What instrumentation events and callbacks see: no key, no clients."""
         return {**super().to_payload(), "dimension": self.dimension}
-
-    def cache_namespace(self, text_type: TextType) -> str:
-        """The `embeddings_cache` collection for this instance's `text_type` vectors, e.g.
-        `dashscope/tongyi-embedding-vision-plus/1152/document`: model, dimension, role and a hash of
-        `query_instruct`."""
-        instruct = self.query_instruct if text_type == "query" else None
-        return self.embedder.cache_namespace(text_type, dimension=self.dimension, instruct=instruct)
 
     def _embed(self, items: list[Any], instruct: str | None = None) -> list[Embedding]:
         if not items:

@@ -25,22 +25,15 @@ from pydantic import field_validator
 
 from .types import TextType
 
-__all__ = ["CacheByRole", "NamespacedKVStore", "cache_collection", "namespaced"]
+if TYPE_CHECKING:
+    from .embedder import BaseEmbedder
+
+__all__ = ["CacheByRole", "NamespacedKVStore"]
 
 LLAMA_INDEX_COLLECTION = "embeddings"
 """The collection LlamaIndex's `BaseEmbedding` puts every cached vector in."""
 
 _collection: ContextVar[str | None] = ContextVar("dashscope_embeddings_cache_collection", default=None)
-
-
-@contextmanager
-def cache_collection(namespace: str) -> Iterator[None]:
-    """Within this block (and in threads and tasks started from it), cached vectors go to `namespace`."""
-    token = _collection.set(namespace)
-    try:
-        yield
-    finally:
-        _collection.reset(token)
 
 
 class NamespacedKVStore(BaseKVStore):
@@ -121,8 +114,16 @@ class CacheByRole(BaseEmbedding):
 
     A `BaseKVStore` given as `embeddings_cache`, when the model is built or assigned later, is held wrapped in
     `NamespacedKVStore`. Queries run with the query namespace, texts (single and batched) with the document one.
-    Subclasses define `cache_namespace` and wrap their batch methods in `_cached_as("document")`.
+    Subclasses have `embedder`, `dimension` and `query_instruct`, and wrap their batch methods in
+    `_cached_as("document")`.
     """
+
+    if TYPE_CHECKING:  # the subclasses' fields and property, which the namespace is made of
+        dimension: int | None
+        query_instruct: str | None
+
+        @property
+        def embedder(self) -> BaseEmbedder: ...
 
     @field_validator("embeddings_cache")
     @classmethod
@@ -135,8 +136,10 @@ class CacheByRole(BaseEmbedding):
             super().__setattr__(name, namespaced(value) if name == "embeddings_cache" else value)
 
     def cache_namespace(self, text_type: TextType) -> str:
-        """The collection this model's `text_type` vectors are cached in (each subclass names its settings)."""
-        raise NotImplementedError
+        """The `embeddings_cache` collection for this model's `text_type` vectors (see docs/caching.md), e.g.
+        `dashscope/text-embedding-v4/1024/query`: model, dimension, role and a hash of `query_instruct`."""
+        instruct = self.query_instruct if text_type == "query" else None
+        return self.embedder.cache_namespace(text_type, dimension=self.dimension, instruct=instruct)
 
     @contextmanager
     def _cached_as(self, text_type: TextType) -> Iterator[None]:
@@ -144,8 +147,11 @@ class CacheByRole(BaseEmbedding):
         if self.embeddings_cache is None:
             yield
             return
-        with cache_collection(self.cache_namespace(text_type)):
+        token = _collection.set(self.cache_namespace(text_type))  # copied into the batch's threads and tasks
+        try:
             yield
+        finally:
+            _collection.reset(token)
 
     def get_query_embedding(self, query: str) -> Embedding:
         with self._cached_as("query"):
