@@ -82,6 +82,45 @@ def test_prices_per_million_tokens(name: str, region: str, amount: float, curren
     assert (price.per_million, price.currency) == (amount, currency)
 
 
+@pytest.mark.parametrize(
+    ("name", "region", "amount", "currency"),
+    [
+        # api-facts §5: the Batch API bills 50 % of the real-time price (v4: CNY 0.00025 vs 0.0005 per 1K tokens).
+        ("text-embedding-v4", "singapore", 0.035, "USD"),
+        ("text-embedding-v4", "beijing", 0.036, "USD"),
+        ("text-embedding-v4", "hongkong", 0.035, "USD"),
+        ("text-embedding-v3", "singapore", 0.035, "USD"),
+        ("text-embedding-v3", "beijing", 0.35, "CNY"),
+        ("text-embedding-v2", "beijing", 0.35, "CNY"),
+        ("text-embedding-v1", "beijing", 0.35, "CNY"),
+    ],
+)
+def test_batch_api_prices_are_half(name: str, region: str, amount: float, currency: str) -> None:
+    price = MODELS[name].price_in(region, batch_api=True)
+    assert price is not None
+    assert (price.per_million, price.currency) == (amount, currency)
+    assert price.note.startswith("Batch API: 50% of the real-time price")
+
+
+@pytest.mark.parametrize(
+    ("name", "region"),
+    [
+        ("text-embedding-async-v2", "beijing"),  # tasks, not the Batch API
+        ("text-embedding-async-v1", "beijing"),
+        ("qwen3-vl-embedding", "beijing"),
+        ("tongyi-embedding-vision-plus", "singapore"),
+        ("text-embedding-v2", "singapore"),  # served by the Batch API, but no price listed in Singapore
+    ],
+)
+def test_no_batch_api_price(name: str, region: str) -> None:
+    assert MODELS[name].price_in(region, batch_api=True) is None
+
+
+def test_the_batch_api_serves_v1_to_v4() -> None:
+    served = {name for name, spec in MODELS.items() if spec.batch_api}
+    assert served == {"text-embedding-v1", "text-embedding-v2", "text-embedding-v3", "text-embedding-v4"}
+
+
 def test_free_quotas() -> None:
     assert MODELS["text-embedding-v4"].free_quota_tokens == {"singapore": 1_000_000}
     assert MODELS["text-embedding-v3"].free_quota_tokens == {"singapore": 500_000}

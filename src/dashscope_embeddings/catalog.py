@@ -14,6 +14,10 @@ the only one describing v1/v2 and the async models. Where the two disagree we fo
 - text-embedding-v2 / -v1: 1536 dims, 25 per request, 2,048 tokens per text (D002).
 - text-embedding-async-v2 / -v1: 1536 dims, batch jobs only (100,000 lines per job), 2,048 tokens per line (D002).
 
+- Batch API (OpenAI-compatible `/compatible-mode/v1/batches`, api-facts §5): serves text-embedding-v1, v2, v3 and
+  v4 at 50 % of the real-time price, with no free quota (`ModelSpec.batch_api`, `price_in(region, batch_api=True)`).
+  The async models are their own batch mechanism (tasks), billed at their listed price.
+
 Region lists: Singapore v4, v3; Beijing every text model; Hong Kong v4. Prices for the Beijing-only v3/v2/v1 and the
 async models come from D002 ("0.0007 per 1K tokens", currency not stated; Beijing bills in CNY) and are marked
 uncertain via `Price.note`.
@@ -100,9 +104,24 @@ class ModelSpec:
     """False for a model name the catalog does not list (see `get_model`)."""
     media: MediaLimits | None = None
     """Multimodal models only."""
+    batch_api: bool = False
+    """Whether the OpenAI-compatible Batch API serves this model (text-embedding-v1…v4)."""
 
-    def price_in(self, region: str) -> Price | None:
-        return self.prices.get(region)
+    def price_in(self, region: str, *, batch_api: bool = False) -> Price | None:
+        """The price per 1M tokens in `region`; with `batch_api=True` the Batch API's (half the real-time price),
+        or None where the Batch API does not serve the model or the region has no price."""
+        price = self.prices.get(region)
+        if not batch_api:
+            return price
+        if price is None or not self.batch_api:
+            return None
+        note = f"Batch API: {BATCH_API_DISCOUNT:.0%} of the real-time price" + (f"; {price.note}" if price.note else "")
+        return Price(price.per_million * BATCH_API_DISCOUNT, price.currency, note)
+
+
+BATCH_API_DISCOUNT = 0.5
+"""The Batch API bills 50 % of the real-time price, e.g. text-embedding-v4 CNY 0.00025 vs 0.0005 per 1K tokens
+(api-facts §5, the Chinese sync doc's "Batch调用" prices)."""
 
 
 _D002_PRICE = Price(0.7, "CNY", note="D002: 0.0007 per 1K tokens; currency not stated, Beijing bills in CNY")
@@ -121,6 +140,7 @@ TEXT_EMBEDDING_V4 = ModelSpec(
     regions=frozenset({SINGAPORE, BEIJING, HONG_KONG}),
     prices=MappingProxyType({SINGAPORE: Price(0.07), BEIJING: Price(0.072), HONG_KONG: Price(0.07)}),
     free_quota_tokens=MappingProxyType({SINGAPORE: 1_000_000}),
+    batch_api=True,
 )
 TEXT_EMBEDDING_V3 = ModelSpec(
     name="text-embedding-v3",
@@ -135,6 +155,7 @@ TEXT_EMBEDDING_V3 = ModelSpec(
     regions=frozenset({SINGAPORE, BEIJING}),
     prices=MappingProxyType({SINGAPORE: Price(0.07), BEIJING: _D002_PRICE}),
     free_quota_tokens=MappingProxyType({SINGAPORE: 500_000}),
+    batch_api=True,
 )
 TEXT_EMBEDDING_V2 = ModelSpec(
     name="text-embedding-v2",
@@ -146,6 +167,7 @@ TEXT_EMBEDDING_V2 = ModelSpec(
     text_type=True,
     regions=frozenset({BEIJING}),
     prices=MappingProxyType({BEIJING: _D002_PRICE}),
+    batch_api=True,
 )
 TEXT_EMBEDDING_V1 = ModelSpec(
     name="text-embedding-v1",
@@ -157,6 +179,7 @@ TEXT_EMBEDDING_V1 = ModelSpec(
     text_type=True,
     regions=frozenset({BEIJING}),
     prices=MappingProxyType({BEIJING: _D002_PRICE}),
+    batch_api=True,
 )
 TEXT_EMBEDDING_ASYNC_V2 = ModelSpec(
     name="text-embedding-async-v2",

@@ -11,8 +11,10 @@ DashScopeError
 │   ├── NotFoundError (404)
 │   ├── RateLimitError (429)
 │   └── ServerError (5xx)
+│   └── JobError                       a batch job ended without every vector (FAILED, cancelled, failed requests)
 ├── APIConnectionError                 no usable HTTP answer (refused, reset, dropped)
 │   └── APITimeoutError
+├── JobTimeoutError (also TimeoutError) a job was still running at the caller's deadline; it keeps running
 └── ResponseValidationError            an answer we cannot trust: bad JSON, wrong count, missing/duplicate index…
 ```
 
@@ -40,6 +42,8 @@ __all__ = [
     "ContentInspectionError",
     "DashScopeError",
     "InputError",
+    "JobError",
+    "JobTimeoutError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -151,6 +155,41 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """HTTP 5xx: `InternalError*`, `ModelServingError`, `ModelUnavailable`, …"""
+
+
+class JobError(APIError):
+    """A batch job (`dashscope_embeddings.jobs`) ended without a vector for every input: the task FAILED, was
+    CANCELED or is UNKNOWN, or the batch failed validation, expired, was cancelled, or some of its requests failed.
+
+    `code` / `message` are the service's (for a failed task, from its `output`). `job_id` and `status` name the job.
+    `line_errors` lists the failed requests of a batch (`protocol.jobs.LineError`: input index, code, message);
+    `failed_indices` and `partial` work as for any call: `partial` holds every vector the job did produce.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        status: str,
+        code: str | None = None,
+        request_id: str | None = None,
+        line_errors: tuple[object, ...] = (),
+    ) -> None:
+        self.job_id = job_id
+        self.status = status
+        self.line_errors = line_errors
+        super().__init__(message, code=code, request_id=request_id)
+
+
+class JobTimeoutError(DashScopeError, TimeoutError):
+    """A job was still unfinished at the caller's deadline. The job itself keeps running on the service: wait for
+    it again (or fetch its result) by `job_id`; the message says how."""
+
+    def __init__(self, message: str, *, job_id: str, status: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.status = status
 
 
 class APIConnectionError(DashScopeError):

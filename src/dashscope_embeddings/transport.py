@@ -1,7 +1,13 @@
 """HTTP for every embedder: pooled httpx clients, auth headers, timeouts, and the one retry layer.
 
 This is the only module that imports httpx. It sends a JSON body to a path under the endpoint's API root and hands
-the raw answer to a `parse` function from `protocol`; retrying happens here and nowhere else.
+the raw answer to a `parse` function from `protocol`; retrying happens here and nowhere else. `send` / `asend` are
+the embedding fast path (one fixed POST); `request` / `arequest` serve bulk jobs: any method, absolute URLs (the
+compatible-mode root, signed result URLs), raw bodies (multipart uploads) and raw answers (gzip files), with the
+same retry rules, except that a request which is not idempotent (creating a task, a file or a batch) is sent again
+only when the service surely did not act on it (429, or no connection made), so a lost answer never creates a job
+twice. Downloads of signed URLs go without the `Authorization` header: the signature authorises them, and the key
+must not leak to another host.
 
 Requests go straight to an owned httpx connection pool (`HTTPTransport`), not through `httpx.Client`: the client's
 per-request machinery (URL merging, header normalisation, cookie jars, auth and redirect hooks) cost more client CPU
@@ -28,7 +34,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -144,6 +150,8 @@ class _Failure:
     error: DashScopeError
     retry_after: float | None = None
     should_retry: bool | None = None
+    sent: bool = True
+    """False when the request never reached the service (no connection was made)."""
 
 
 def environment_proxy(url: str) -> str | None:
@@ -258,8 +266,12 @@ class Transport:
 
     @staticmethod
     def _transport_failure(exc: httpx.TransportError) -> _Failure:
+        if isinstance(exc, httpx.ConnectTimeout):
+            return _Failure(APITimeoutError("request timed out (ConnectTimeout)"), sent=False)
         if isinstance(exc, httpx.TimeoutException):
             return _Failure(APITimeoutError(f"request timed out ({type(exc).__name__})"))
+        if isinstance(exc, httpx.ConnectError):
+            return _Failure(APIConnectionError(f"connection failed: ConnectError: {exc}"), sent=False)
         if isinstance(exc, httpx.LocalProtocolError):
             # The request itself could not be written: resending cannot help, and h11's message quotes the
             # offending header, which may be the Authorization header.
@@ -363,6 +375,122 @@ class Transport:
             if not isinstance(outcome, _Failure):
                 return outcome
             await asyncio.sleep(self._give_up_or_wait(attempts, outcome, path))
+
+    # -- bulk jobs: any method, any URL ---------------------------------------------------------------------------
+
+    def _job_headers(
+        self, content_type: str | None, headers: Mapping[str, str] | None, authenticated: bool
+    ) -> httpx.Headers:
+        if authenticated:
+            out = httpx.Headers(self._headers())
+        else:
+            out = httpx.Headers({"User-Agent": USER_AGENT, "Accept": "*/*"})
+        if content_type is None:
+            out.pop("Content-Type", None)
+        else:
+            out["Content-Type"] = content_type
+        out.update(headers or {})
+        return out
+
+    def _job_request(self, method: str, url: str, content: bytes, headers: httpx.Headers) -> httpx.Request:
+        return httpx.Request(method, url, content=content, headers=headers, extensions=self._extensions)
+
+    def _injected(
+        self, client: httpx.Client | httpx.AsyncClient, request: httpx.Request, authenticated: bool
+    ) -> httpx.Request:
+        built = client.build_request(
+            request.method, request.url, content=request.content, headers=request.headers, timeout=self._timeout
+        )
+        if not authenticated:
+            # An injected client may carry default headers (its own Authorization): never send them to a signed URL.
+            for name in ("Authorization", "X-DashScope-WorkSpace"):
+                built.headers.pop(name, None)
+        return built
+
+    def _exchange(self, request: httpx.Request, authenticated: bool) -> httpx.Response:
+        if self._client is not None:
+            return self._client.send(self._injected(self._client, request, authenticated), follow_redirects=False)
+        response = self._sync_pool().handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    async def _aexchange(self, request: httpx.Request, authenticated: bool) -> httpx.Response:
+        if self._async_client is not None:
+            built = self._injected(self._async_client, request, authenticated)
+            return await self._async_client.send(built, follow_redirects=False)
+        pool = await self._apool()
+        response = await pool.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+    def _job_delay(self, attempts: _Attempts, failure: _Failure, idempotent: bool, label: str) -> float:
+        if not idempotent and failure.sent and not isinstance(failure.error, RateLimitError):
+            raise failure.error  # the service may have acted on it: sending it again could create a second job
+        return self._give_up_or_wait(attempts, failure, label)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        parse: Callable[[bytes, str | None], T],
+        *,
+        content: bytes = b"",
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+        idempotent: bool = True,
+    ) -> T:
+        """`method` `url` (absolute), retrying per the policy; returns `parse(raw_body, request_id)`.
+
+        `authenticated=False` sends neither the key nor the workspace header (signed download URLs).
+        `idempotent=False`: retried only when the service cannot have acted on it (see the module docstring).
+        """
+        request = self._job_request(method, url, content, self._job_headers(content_type, headers, authenticated))
+        label = f"{method} {request.url.path}"
+        attempts = _Attempts(self.retry, self._rng)
+        while True:
+            try:
+                response = self._exchange(request, authenticated)
+            except httpx.TransportError as exc:
+                outcome: T | _Failure = self._transport_failure(exc)
+            else:
+                outcome = self._outcome(response, parse)
+            if not isinstance(outcome, _Failure):
+                return outcome
+            time.sleep(self._job_delay(attempts, outcome, idempotent, label))
+
+    async def arequest(
+        self,
+        method: str,
+        url: str,
+        parse: Callable[[bytes, str | None], T],
+        *,
+        content: bytes = b"",
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+        idempotent: bool = True,
+    ) -> T:
+        """Async `request`: the same rules, awaiting instead of blocking."""
+        request = self._job_request(method, url, content, self._job_headers(content_type, headers, authenticated))
+        label = f"{method} {request.url.path}"
+        attempts = _Attempts(self.retry, self._rng)
+        while True:
+            try:
+                response = await self._aexchange(request, authenticated)
+            except httpx.TransportError as exc:
+                outcome: T | _Failure = self._transport_failure(exc)
+            else:
+                outcome = self._outcome(response, parse)
+            if not isinstance(outcome, _Failure):
+                return outcome
+            await asyncio.sleep(self._job_delay(attempts, outcome, idempotent, label))
 
     def close(self) -> None:
         """Close the owned sync pool (a later request opens a new one). Injected clients are left to their owner."""

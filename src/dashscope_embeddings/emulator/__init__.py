@@ -2,8 +2,10 @@
 
 It speaks the native text-embedding protocol (`/api/v1/services/embeddings/text-embedding/text-embedding`), the
 multimodal one (`/api/v1/services/embeddings/multimodal-embedding/multimodal-embedding`) and the OpenAI-compatible
-one (`/compatible-mode/v1/embeddings`), validates requests the way the reference docs say the service does, answers
-with deterministic lexical vectors, and injects faults on demand. See `docs/emulator.md`.
+one (`/compatible-mode/v1/embeddings`), runs bulk jobs (text-embedding-async tasks under `/api/v1/tasks`, the Batch
+API under `/compatible-mode/v1/files` and `/batches`, with its own object storage for their files), validates
+requests the way the reference docs say the service does, answers with deterministic lexical vectors, and injects
+faults on demand. See `docs/emulator.md`.
 
 ```python
 import httpx
@@ -21,7 +23,18 @@ that code independently.
 
 from .core import Emulator, Reply
 from .faults import Faults
+from .job_settings import JobFaults, JobTiming
 from .records import RecordedRequest, Stats
 from .server import ServedEmulator, serve
 
-__all__ = ["Emulator", "Faults", "RecordedRequest", "Reply", "ServedEmulator", "Stats", "serve"]
+__all__ = [
+    "Emulator",
+    "Faults",
+    "JobFaults",
+    "JobTiming",
+    "RecordedRequest",
+    "Reply",
+    "ServedEmulator",
+    "Stats",
+    "serve",
+]

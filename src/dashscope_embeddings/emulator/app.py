@@ -69,7 +69,10 @@ class EmulatorASGI:
             if not message.get("more_body", False):
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        reply = self.emulator.handle(scope["method"], scope["path"], headers, b"".join(chunks))
+        query = scope.get("query_string", b"").decode("latin-1")
+        args = (scope["method"], scope["path"], headers, b"".join(chunks))
+        # The query only when there is one: wrappers of `handle`'s original four arguments keep working.
+        reply = self.emulator.handle(*args, query) if query else self.emulator.handle(*args)
         if reply.delay > 0 and await self._left_within(receive, reply.delay):
             return  # the client gave up (a timeout, a cancelled task): nobody is waiting for the answer
         if reply.fate == "hang" and await self._hang(receive):

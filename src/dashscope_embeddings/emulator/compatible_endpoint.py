@@ -9,16 +9,16 @@ little-endian float32 bytes: the form openai-python decodes (`np.frombuffer(base
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
 
 from .endpoint import Answer, Context, ErrorStyle
-from .validation import validate_compatible
-from .vectors import Variant
+from .validation import TextJob, validate_compatible
+from .vectors import DenseEncoder, Variant
 
-__all__ = ["COMPATIBLE_EMBEDDINGS_PATH", "CompatibleEmbeddingsEndpoint"]
+__all__ = ["COMPATIBLE_EMBEDDINGS_PATH", "CompatibleEmbeddingsEndpoint", "compatible_answer"]
 
 COMPATIBLE_EMBEDDINGS_PATH: Final = "/compatible-mode/v1/embeddings"
 
@@ -30,23 +30,28 @@ class CompatibleEmbeddingsEndpoint:
     def respond(self, payload: Any, headers: Mapping[str, str], ctx: Context) -> Answer:
         job = validate_compatible(payload, headers, ctx.models, ctx.count_tokens)
         ctx.admit(job.total_tokens)
-        vectors = ctx.dense.encode(job.texts, Variant(job.spec.name, job.dimension))
-        data: list[dict[str, object]] = []
-        for i in ctx.order(len(job.texts)):
-            vector = vectors[i]
-            embedding: object = (
-                base64.b64encode(vector.values.astype("<f4", copy=False).tobytes()).decode("ascii")
-                if job.encoding == "base64"
-                else orjson.Fragment(vector.json)
-            )
-            data.append({"embedding": embedding, "index": i, "object": "embedding"})
-        body = orjson.dumps(
-            {
-                "data": data,
-                "model": job.spec.name,
-                "object": "list",
-                "usage": {"prompt_tokens": job.total_tokens, "total_tokens": job.total_tokens},
-                "id": ctx.request_id,
-            }
-        )
+        body = compatible_answer(job, ctx.dense, ctx.request_id, ctx.order(len(job.texts)))
         return Answer(body, job.total_tokens)
+
+
+def compatible_answer(job: TextJob, dense: DenseEncoder, request_id: str, order: Sequence[int]) -> bytes:
+    """The answer body for a valid request, listing the texts at `order` (also each Batch API output line's body)."""
+    vectors = dense.encode(job.texts, Variant(job.spec.name, job.dimension))
+    data: list[dict[str, object]] = []
+    for i in order:
+        vector = vectors[i]
+        embedding: object = (
+            base64.b64encode(vector.values.astype("<f4", copy=False).tobytes()).decode("ascii")
+            if job.encoding == "base64"
+            else orjson.Fragment(vector.json)
+        )
+        data.append({"embedding": embedding, "index": i, "object": "embedding"})
+    return orjson.dumps(
+        {
+            "data": data,
+            "model": job.spec.name,
+            "object": "list",
+            "usage": {"prompt_tokens": job.total_tokens, "total_tokens": job.total_tokens},
+            "id": request_id,
+        }
+    )

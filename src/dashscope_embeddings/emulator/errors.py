@@ -145,10 +145,38 @@ class ServiceError(Exception):
         """A synchronous-only model called with `X-DashScope-Async: enable`."""
         return cls(403, "AccessDenied", "Current user api does not support asynchronous calls.")
 
+    # --- jobs: text-embedding-async tasks and the Batch API -------------------------------------------------------
+
     @classmethod
-    def batch_jobs_not_emulated(cls) -> ServiceError:
-        """Async batch jobs (input.url, task polling) are not emulated (emulator's wording)."""
-        return cls(501, "NotImplemented", "The emulator does not implement asynchronous batch jobs.")
+    def invalid_url(cls) -> ServiceError:
+        """A task's `input.url` that is not an http(s) URL: the catalogue's text for a bad URL."""
+        return cls(
+            400,
+            "InvalidParameter",
+            "The provided URL does not appear to be valid. Ensure it is correctly formatted.",
+        )
+
+    @classmethod
+    def too_many_tasks(cls, limit: int) -> ServiceError:
+        """Over the 50 queued-or-running tasks per account (api-facts §3; emulator's wording, the answer to this
+        case is not documented)."""
+        return cls(429, "Throttling", f"Too many tasks queued or running: at most {limit} per account.")
+
+    @classmethod
+    def cancel_not_pending(cls) -> ServiceError:
+        """Cancelling a task that is not PENDING (only PENDING tasks can be cancelled, api-facts §5). The wording
+        is the one the service is reported to use; not confirmed by the reference notes."""
+        return cls(
+            400,
+            "UnsupportedOperation",
+            "Failed to cancel the task, please confirm if the task is in PENDING status.",
+        )
+
+    @classmethod
+    def invalid_request(cls, message: str, status: int = 400, code: str = "invalid_request_error") -> ServiceError:
+        """A Batch API (files, batches) refusal in OpenAI's style: `type` invalid_request_error (emulator's wording
+        unless quoted)."""
+        return cls(status, code, message, "invalid_request_error", code)
 
     # --- model server: parameter values -------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ class RecordedRequest:
     request_id: str
     status: int | None = None
     response: bytes = b""
+    query: str = ""
+    """The query string, without the `?`."""
 
     @property
     def response_body(self) -> Any:

@@ -120,6 +120,10 @@ class ServedEmulator:
         """The OpenAI-compatible root, e.g. for `OpenAI(base_url=...)`."""
         return f"{self.root_url}/compatible-mode/v1"
 
+    def put_object(self, name: str, data: bytes | str) -> str:
+        """Store an input object (see `Emulator.put_object`) and return its URL on this server."""
+        return self.emulator.put_object(name, data, root=self.root_url)
+
     def start(self) -> ServedEmulator:
         if self._thread is not None:
             raise RuntimeError("already started")

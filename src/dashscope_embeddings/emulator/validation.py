@@ -116,7 +116,9 @@ def _route(spec: ModelSpec, headers: Mapping[str, str]) -> None:
     if spec.kind == "multimodal":
         raise ServiceError.wrong_endpoint()
     if spec.kind == "batch":
-        raise ServiceError.batch_jobs_not_emulated() if asynchronous else ServiceError.sync_not_supported()
+        # Tasks are submitted on the native path (tasks.TaskSubmitEndpoint); anywhere else an async model is
+        # refused as it is without the header, and the header alone does not make a call asynchronous.
+        raise ServiceError.async_not_supported() if asynchronous else ServiceError.sync_not_supported()
     if asynchronous:
         raise ServiceError.async_not_supported()
 
