@@ -36,6 +36,7 @@ from .protocol.multimodal import (
     build_multimodal_body,
     parse_multimodal_body,
 )
+from .ratelimit import RateLimit, RateLimiter
 from .tokens import get_token_counter, surely_within
 from .transport import DEFAULT_TIMEOUT, RetryPolicy
 from .types import EmbeddingResult, Usage
@@ -134,7 +135,8 @@ class MultimodalEmbedder(BaseEmbedder):
     ```
 
     Connection settings are those of every embedder (`api_key`, `region`, `workspace`, `base_url`, `timeout`,
-    `max_retries` / `retry`, `max_concurrency`, `http_client` / `http_async_client`).
+    `max_retries` / `retry`, `max_concurrency`, `http_client` / `http_async_client`), and `rate_limit` to pace
+    requests to the account's limits (`RateLimit(rpm=..., tpm=...)` or a shared `RateLimiter`).
     """
 
     kind = "multimodal"
@@ -156,6 +158,7 @@ class MultimodalEmbedder(BaseEmbedder):
         http_client: httpx.Client | None = None,
         http_async_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
+        rate_limit: RateLimit | RateLimiter | None = None,
     ) -> None:
         api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key  # no plain key in any frame
         super().__init__(
@@ -172,6 +175,7 @@ class MultimodalEmbedder(BaseEmbedder):
             http_client=http_client,
             http_async_client=http_async_client,
             allow_insecure_http=allow_insecure_http,
+            rate_limit=rate_limit,
         )
         self.media = _media(self.spec)
 
