@@ -6,6 +6,7 @@ Every scenario runs on the sync and the async path (`embed` fixture).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -423,3 +424,56 @@ class TestStreaming:
     def test_a_single_string_is_refused(self) -> None:
         with pytest.raises(InputError, match="a stream takes an iterable of texts"):
             list(make_embedder(Emulator()).embed_stream("one text"))
+
+
+class TestBatchesAsCompleted:
+    """`embed_batches` / `aembed_batches`: each request's result with its positions, as soon as it is answered."""
+
+    def test_every_position_is_covered_once_with_its_exact_vectors(self) -> None:
+        emu = Emulator(faults=Faults(jitter=0.02, seed=3))
+        texts = [f"batched text {i}" for i in range(95)]
+        got: dict[int, list[float]] = {}
+        for span, result in make_embedder(emu, max_concurrency=4).embed_batches(iter(texts)):
+            assert len(result) == len(span)
+            assert len(result.request_ids) == 1
+            for position, vector in zip(span, result.embeddings, strict=True):
+                assert position not in got
+                got[position] = vector
+        assert sorted(got) == list(range(95))
+        assert [got[i] for i in range(95)] == [emu.expected_embedding(t, model=V4) for t in texts]
+
+    async def test_async_results_come_in_completion_order(self) -> None:
+        # The first request is answered 0.2 s late: the three after it are yielded before it.
+        emu = Emulator()
+        answer = emu.handle
+
+        def first_request_late(method: str, path: str, headers: Any, body: bytes) -> Any:
+            reply = answer(method, path, headers, body)
+            return dataclasses.replace(reply, delay=0.2) if b'"t0"' in body else reply
+
+        emu.handle = first_request_late  # type: ignore[method-assign]
+        texts = [f"t{i}" for i in range(40)]
+        spans = [span async for span, _ in make_embedder(emu, max_concurrency=4).aembed_batches(texts)]
+        assert sorted(s.start for s in spans) == [0, 10, 20, 30]
+        assert spans[-1] == range(10)
+
+    def test_at_most_max_concurrency_requests_are_drawn_ahead(self) -> None:
+        emu = Emulator()
+        read = 0
+
+        def texts():  # type: ignore[no-untyped-def]
+            nonlocal read
+            for i in range(10_000):
+                read += 1
+                yield f"t{i}"
+
+        stream = make_embedder(emu, max_concurrency=3).embed_batches(texts())
+        next(stream)
+        assert read <= 10 * (3 + 1)  # the requests in flight plus the one being planned
+        stream.close()
+
+    def test_a_failure_names_the_texts_of_its_request(self) -> None:
+        emu = Emulator(api_keys=["other"])
+        with pytest.raises(AuthenticationError) as info:
+            list(make_embedder(emu, max_concurrency=2).embed_batches([f"t{i}" for i in range(30)]))
+        assert info.value.failed_indices in (tuple(range(10)), tuple(range(10, 20)))

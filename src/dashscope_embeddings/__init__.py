@@ -19,13 +19,17 @@ from .errors import (
     ContentInspectionError,
     DashScopeError,
     InputError,
+    JobError,
+    JobTimeoutError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
     ServerError,
 )
+from .jobs import BatchJobs, PollSchedule, TextEmbeddingTasks
 from .multimodal import MultimodalEmbedder
+from .ratelimit import RateLimit
 from .text import TextEmbedder
 from .transport import RetryPolicy
 from .types import EmbeddingResult, OutputType, PartialResult, SparseVector, TextType, Usage
@@ -37,22 +41,28 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJobs",
     "ContentInspectionError",
     "DashScopeError",
     "EmbeddingResult",
     "InputError",
+    "JobError",
+    "JobTimeoutError",
     "ModelSpec",
     "MultimodalEmbedder",
     "NotFoundError",
     "OutputType",
     "PartialResult",
     "PermissionDeniedError",
+    "PollSchedule",
+    "RateLimit",
     "RateLimitError",
     "ResponseValidationError",
     "RetryPolicy",
     "ServerError",
     "SparseVector",
     "TextEmbedder",
+    "TextEmbeddingTasks",
     "TextType",
     "Usage",
     "__version__",

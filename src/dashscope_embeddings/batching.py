@@ -1,23 +1,33 @@
 """Split inputs into requests and run them concurrently, handing results back in input order.
 
-The planner is pure. The two runners differ only in how they wait: the sync one runs requests on a thread pool over
-one pooled httpx.Client (httpx clients are thread-safe), the async one runs tasks under a semaphore. Both yield
-results strictly in job order, whatever order the requests finish in, and keep at most `window` jobs submitted
-ahead of the consumer, so a streaming caller holds O(window × batch) vectors however many inputs there are.
+The planner is pure. The runners differ only in how they wait: the sync ones run requests on a thread pool over
+one pooled httpx.Client (httpx clients are thread-safe), the async ones run tasks under a semaphore. The ordered
+runners yield results strictly in job order, whatever order the requests finish in, and keep at most `window` jobs
+submitted ahead of the consumer, so a streaming caller holds O(window × batch) vectors however many inputs there
+are. The completion-order runners yield each result as soon as it arrives, with at most `concurrency` jobs
+submitted: a caller that saves each result at once (a resumable bulk run) loses at most the requests on the wire.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sized
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-__all__ = ["AdaptiveConcurrency", "arun_ordered", "plan_batches", "run_ordered"]
+__all__ = [
+    "AdaptiveConcurrency",
+    "arun_as_completed",
+    "arun_ordered",
+    "plan_batches",
+    "run_as_completed",
+    "run_ordered",
+]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -39,6 +49,8 @@ class AdaptiveConcurrency:
         self._limit = float(maximum)
         self._last_cut = -math.inf
         self._lock = threading.Lock()
+        self.throttles = 0
+        """429 answers seen so far (progress displays report them)."""
 
     @property
     def limit(self) -> int:
@@ -46,6 +58,7 @@ class AdaptiveConcurrency:
 
     def throttled(self) -> None:
         with self._lock:
+            self.throttles += 1
             now = self._clock()
             if now - self._last_cut >= self.cooldown:
                 self._limit = max(1.0, self._limit / 2)
@@ -142,6 +155,86 @@ async def arun_ordered(
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def run_as_completed(
+    jobs: Iterable[J],
+    call: Callable[[J], R],
+    *,
+    concurrency: int,
+    adaptive: AdaptiveConcurrency | None = None,
+) -> Generator[R, None, None]:
+    """Yield `call(job)` for each job as soon as it returns, with at most `concurrency` jobs submitted at once.
+
+    Jobs are drawn lazily, one more each time one finishes. The first exception is raised at once; jobs not yet
+    started are not started.
+    """
+    if concurrency <= 1:
+        for job in jobs:
+            yield call(job)
+        return
+    if adaptive is not None:
+        call = _gated(call, adaptive)
+    source = iter(jobs)
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dashscope-embed")
+    running: set[Future[R]] = set()
+    try:
+        while True:
+            running.update(pool.submit(call, job) for job in itertools.islice(source, concurrency - len(running)))
+            if not running:
+                return
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:
+        for future in running:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def arun_as_completed(
+    jobs: Iterable[J],
+    call: Callable[[J], Awaitable[R]],
+    *,
+    concurrency: int,
+    adaptive: AdaptiveConcurrency | None = None,
+) -> AsyncGenerator[R, None]:
+    """Async `run_as_completed`. Closing or cancelling the consumer cancels every in-flight request at once."""
+    concurrency = max(concurrency, 1)
+    room = asyncio.Condition()
+    in_flight = 0
+
+    async def gated(job: J) -> R:
+        nonlocal in_flight
+        if adaptive is None:
+            return await call(job)
+        async with room:
+            await room.wait_for(lambda: in_flight < adaptive.limit)
+            in_flight += 1
+        try:
+            return await call(job)
+        finally:
+            async with room:
+                in_flight -= 1
+                room.notify_all()
+
+    source = iter(jobs)
+    running: set[asyncio.Task[R]] = set()
+    try:
+        while True:
+            running.update(
+                asyncio.ensure_future(gated(job)) for job in itertools.islice(source, concurrency - len(running))
+            )
+            if not running:
+                return
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
 
 
 def _gated(call: Callable[[J], R], adaptive: AdaptiveConcurrency) -> Callable[[J], R]:

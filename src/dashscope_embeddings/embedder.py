@@ -10,16 +10,18 @@ import hashlib
 import os
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import SecretStr
 from typing_extensions import Self
 
-from .batching import AdaptiveConcurrency, arun_ordered, run_ordered
+from .batching import AdaptiveConcurrency, arun_as_completed, arun_ordered, run_as_completed, run_ordered
 from .catalog import ModelSpec, get_model
 from .errors import DashScopeError, InputError, attach_failure
 from .protocol.answers import BatchOutput
+from .ratelimit import RateLimit, RateLimiter, alimited_send, as_limiter, limited_send
 from .regions import Endpoint, resolve_endpoint
 from .transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
 from .types import TEXT_TYPES, EmbeddingResult, PartialResult, TextType
@@ -125,6 +127,7 @@ class BaseEmbedder:
         http_client: httpx.Client | None,
         http_async_client: httpx.AsyncClient | None,
         allow_insecure_http: bool,
+        rate_limit: RateLimit | RateLimiter | None = None,
     ) -> None:
         api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key  # no plain key in any frame
         self.spec = get_model(model, self.kind)
@@ -152,15 +155,28 @@ class BaseEmbedder:
             http_async_client=http_async_client,
             adaptive=self._adaptive,
         )
+        self._use_rate_limit(rate_limit)
+
+    def _use_rate_limit(self, rate_limit: RateLimit | RateLimiter | None) -> None:
+        """Bind `_send` / `_asend`, which every request goes through: straight to the transport when there is no
+        limit (no cost per request), else through the limiter (`ratelimit.limited_send`)."""
+        self.rate_limiter = as_limiter(rate_limit)
+        self._send: Callable[[str, dict[str, Any], Callable[[bytes, str | None], BatchOutput]], BatchOutput]
+        self._asend: Callable[[str, dict[str, Any], Callable[[bytes, str | None], BatchOutput]], Awaitable[BatchOutput]]
+        if self.rate_limiter is None:
+            self._send, self._asend = self._transport.send, self._transport.asend
+        else:
+            self._send = partial(limited_send, self.rate_limiter, self._transport.send)
+            self._asend = partial(alimited_send, self.rate_limiter, self._transport.asend)
 
     def _check_kind(self, name: str) -> None:
         kind = self.spec.kind
         if kind == "batch":
             interactive = name.replace("async-", "")
             raise InputError(
-                f"{name} runs only as an asynchronous batch job, not on the synchronous text endpoint, and this "
-                f"package does not submit batch jobs. Use {interactive} for the same vectors interactively, or "
-                f"submit the job through DashScope's batch API."
+                f"{name} runs only as an asynchronous batch job, not on the synchronous text endpoint. Use "
+                f"{interactive} for the same vectors interactively, or submit the job with "
+                f"dashscope_embeddings.jobs.TextEmbeddingTasks (or `dashscope-embeddings job submit`)."
             )
         if kind != self.kind:
             other = "MultimodalEmbedder" if kind == "multimodal" else "TextEmbedder"
@@ -223,7 +239,7 @@ class BaseEmbedder:
         guard = _StopAfterFailure()
         outcomes = run_ordered(
             jobs,
-            lambda job: guard.run(lambda: self._transport.send(path, *request(job))),
+            lambda job: guard.run(lambda: self._send(path, *request(job))),
             concurrency=self.max_concurrency,
             adaptive=self._adaptive,
         )
@@ -235,7 +251,7 @@ class BaseEmbedder:
         guard = _StopAfterFailure()
 
         async def send(job: J) -> Outcome:
-            return await guard.arun(lambda: self._transport.asend(path, *request(job)))
+            return await guard.arun(lambda: self._asend(path, *request(job)))
 
         runner = arun_ordered(jobs, send, concurrency=self.max_concurrency, adaptive=self._adaptive)
         return _settle([outcome async for outcome in runner], spans, assemble, self.noun)
@@ -245,7 +261,7 @@ class BaseEmbedder:
         answer is yielded as soon as those before it have been. The first failure stops the stream."""
         outcomes = run_ordered(
             jobs,
-            lambda job: (job[0], _capture(lambda: self._transport.send(path, *request(job[1])))),
+            lambda job: (job[0], _capture(lambda: self._send(path, *request(job[1])))),
             concurrency=self.max_concurrency,
             window=2 * self.max_concurrency,
             adaptive=self._adaptive,
@@ -260,7 +276,7 @@ class BaseEmbedder:
         self, path: str, jobs: Iterable[tuple[range, J]], request: Planner[J]
     ) -> AsyncIterator[BatchOutput]:
         async def send(job: tuple[range, J]) -> tuple[range, BatchOutput | DashScopeError]:
-            return job[0], await _acapture(lambda: self._transport.asend(path, *request(job[1])))
+            return job[0], await _acapture(lambda: self._asend(path, *request(job[1])))
 
         runner = arun_ordered(
             jobs, send, concurrency=self.max_concurrency, window=2 * self.max_concurrency, adaptive=self._adaptive
@@ -270,6 +286,41 @@ class BaseEmbedder:
                 yield _delivered(span, outcome, self.noun)
         finally:
             await runner.aclose()  # a failure or an early stop cancels the in-flight requests now
+
+    def _stream_as_completed(
+        self, path: str, jobs: Iterable[tuple[range, J]], request: Planner[J]
+    ) -> Iterator[tuple[range, BatchOutput]]:
+        """Like `_stream`, but each answer is yielded with its span as soon as it arrives, and at most
+        max_concurrency jobs are drawn ahead: nothing answered waits behind a slower request."""
+        outcomes = run_as_completed(
+            jobs,
+            lambda job: (job[0], _capture(lambda: self._send(path, *request(job[1])))),
+            concurrency=self.max_concurrency,
+            adaptive=self._adaptive,
+        )
+        try:
+            for span, outcome in outcomes:
+                yield span, _delivered(span, outcome, self.noun)
+        finally:
+            outcomes.close()
+
+    async def _astream_as_completed(
+        self, path: str, jobs: Iterable[tuple[range, J]], request: Planner[J]
+    ) -> AsyncIterator[tuple[range, BatchOutput]]:
+        async def send(job: tuple[range, J]) -> tuple[range, BatchOutput | DashScopeError]:
+            return job[0], await _acapture(lambda: self._asend(path, *request(job[1])))
+
+        runner = arun_as_completed(jobs, send, concurrency=self.max_concurrency, adaptive=self._adaptive)
+        try:
+            async for span, outcome in runner:
+                yield span, _delivered(span, outcome, self.noun)
+        finally:
+            await runner.aclose()
+
+    @property
+    def throttles(self) -> int:
+        """How many 429 (rate limit) answers this embedder has received, retried ones included."""
+        return self._adaptive.throttles
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 

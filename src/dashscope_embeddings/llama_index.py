@@ -878,7 +878,7 @@ class _NoProgress:
 
 def _progress_bar(total: int, desc: str) -> Any:
     try:
-        from tqdm.auto import tqdm  # type: ignore[import-untyped]
+        from tqdm.auto import tqdm
     except ImportError:  # LlamaIndex's own behaviour: no tqdm, no bar
         return _NoProgress()
     return tqdm(total=total, desc=desc)

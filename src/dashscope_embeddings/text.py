@@ -21,6 +21,7 @@ from .embedder import CONNECTION_SETTINGS, DEFAULT_MAX_CONCURRENCY, BaseEmbedder
 from .errors import InputError
 from .protocol.answers import BatchOutput
 from .protocol.text import TEXT_EMBEDDING_PATH, TextParameters, build_text_body, parse_text_body
+from .ratelimit import RateLimit, RateLimiter
 from .tokens import get_token_counter, surely_within
 from .transport import DEFAULT_TIMEOUT, RetryPolicy
 from .types import OUTPUT_TYPES, TEXT_TYPES, EmbeddingResult, OutputType, TextType, Usage
@@ -54,7 +55,8 @@ class TextEmbedder(BaseEmbedder):
 
     Connection settings: `api_key` (env `DASHSCOPE_API_KEY`), `region` (default Singapore), `workspace`, `base_url`
     (API root ending in `/api/v1`; env `DASHSCOPE_HTTP_BASE_URL`), `timeout`, `max_retries` / `retry`,
-    `max_concurrency`, and injectable `http_client` / `http_async_client`.
+    `max_concurrency`, and injectable `http_client` / `http_async_client`. `rate_limit` paces requests to the
+    account's limits (`RateLimit(rpm=..., tpm=...)`, or a `RateLimiter` shared with other embedders or processes).
     """
 
     kind = "text"
@@ -77,6 +79,7 @@ class TextEmbedder(BaseEmbedder):
         http_client: httpx.Client | None = None,
         http_async_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
+        rate_limit: RateLimit | RateLimiter | None = None,
     ) -> None:
         api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key  # no plain key in any frame
         super().__init__(
@@ -93,6 +96,7 @@ class TextEmbedder(BaseEmbedder):
             http_client=http_client,
             http_async_client=http_async_client,
             allow_insecure_http=allow_insecure_http,
+            rate_limit=rate_limit,
         )
         self.truncate = truncate
 
@@ -284,6 +288,44 @@ class TextEmbedder(BaseEmbedder):
         outputs = self._astream(TEXT_EMBEDDING_PATH, self._stream_batches(texts, call), partial(self._request, call))
         async for output in outputs:
             yield _assemble(call, [output])
+
+    def embed_batches(
+        self,
+        texts: Iterable[str],
+        *,
+        text_type: TextType | None = "document",
+        instruct: str | None = None,
+        dimension: int | None = None,
+        output_type: OutputType = "dense",
+        truncate: bool | None = None,
+    ) -> Iterator[tuple[range, EmbeddingResult]]:
+        """Embed an iterable of any length, yielding `(positions, result)` per request as soon as it is answered.
+
+        Unlike `embed_stream`, results come in completion order, each with the range of input positions it covers,
+        and at most `max_concurrency` requests are drawn ahead. So a caller that saves every result as it arrives
+        (a resumable bulk job) can lose, if it is killed, only the requests that were on the wire.
+        """
+        call = self._call(text_type, instruct, dimension, output_type, truncate)
+        batches = self._stream_batches(texts, call)
+        for span, output in self._stream_as_completed(TEXT_EMBEDDING_PATH, batches, partial(self._request, call)):
+            yield span, _assemble(call, [output])
+
+    async def aembed_batches(
+        self,
+        texts: Iterable[str],
+        *,
+        text_type: TextType | None = "document",
+        instruct: str | None = None,
+        dimension: int | None = None,
+        output_type: OutputType = "dense",
+        truncate: bool | None = None,
+    ) -> AsyncIterator[tuple[range, EmbeddingResult]]:
+        """Async `embed_batches`. Cancelling the consumer cancels the requests in flight at once."""
+        call = self._call(text_type, instruct, dimension, output_type, truncate)
+        batches = self._stream_batches(texts, call)
+        runner = self._astream_as_completed(TEXT_EMBEDDING_PATH, batches, partial(self._request, call))
+        async for span, output in runner:
+            yield span, _assemble(call, [output])
 
 
 def _parse_batch(

@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from . import embed
 from .demo import DEMO_DOCUMENTS, DEMO_QUERY, demo
 from .models import models, models_table, multimodal_table
 
@@ -26,16 +27,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--dimension", type=int, default=1024)
     commands.add_parser("models", help="list the models, their limits and prices")
     commands.add_parser("emulator", help="serve the local DashScope emulator (see --help)", add_help=False)
+    commands.add_parser("job", help="bulk jobs: Batch API batches and async tasks (see job --help)", add_help=False)
+    embed.add_parser(commands)
 
     args, rest = parser.parse_known_args(argv)
     if args.command == "emulator":
         from ..emulator.__main__ import main as emulator_main
 
         return emulator_main(rest)
+    if args.command == "job":
+        from .job import main as job_main
+
+        return job_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "demo":
         return demo(args.model, args.dimension)
+    if args.command == "embed":
+        return embed.run(args)
     return models()
 
 
