@@ -124,23 +124,11 @@ async def arun_ordered(
     """Async `run_ordered`: tasks under a semaphore. Cancelling the consumer cancels every in-flight request."""
     semaphore = asyncio.Semaphore(max(concurrency, 1))
     limit = window if window is not None else float("inf")
-    room = asyncio.Condition()
-    running = 0
+    gated = call if adaptive is None else _agated(call, adaptive)
 
     async def guarded(job: J) -> R:
-        nonlocal running
         async with semaphore:
-            if adaptive is None:
-                return await call(job)
-            async with room:
-                await room.wait_for(lambda: running < adaptive.limit)
-                running += 1
-            try:
-                return await call(job)
-            finally:
-                async with room:
-                    running -= 1
-                    room.notify_all()
+            return await gated(job)
 
     pending: deque[asyncio.Task[R]] = deque()
     try:
@@ -201,23 +189,7 @@ async def arun_as_completed(
 ) -> AsyncGenerator[R, None]:
     """Async `run_as_completed`. Closing or cancelling the consumer cancels every in-flight request at once."""
     concurrency = max(concurrency, 1)
-    room = asyncio.Condition()
-    in_flight = 0
-
-    async def gated(job: J) -> R:
-        nonlocal in_flight
-        if adaptive is None:
-            return await call(job)
-        async with room:
-            await room.wait_for(lambda: in_flight < adaptive.limit)
-            in_flight += 1
-        try:
-            return await call(job)
-        finally:
-            async with room:
-                in_flight -= 1
-                room.notify_all()
-
+    gated = call if adaptive is None else _agated(call, adaptive)
     source = iter(jobs)
     running: set[asyncio.Task[R]] = set()
     try:
@@ -235,6 +207,26 @@ async def arun_as_completed(
             task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+
+
+def _agated(call: Callable[[J], Awaitable[R]], adaptive: AdaptiveConcurrency) -> Callable[[J], Awaitable[R]]:
+    """Async `_gated`: `call`, but waiting while `adaptive.limit` requests of this run are already in flight."""
+    room = asyncio.Condition()
+    running = 0
+
+    async def gated(job: J) -> R:
+        nonlocal running
+        async with room:
+            await room.wait_for(lambda: running < adaptive.limit)
+            running += 1
+        try:
+            return await call(job)
+        finally:
+            async with room:
+                running -= 1
+                room.notify_all()
+
+    return gated
 
 
 def _gated(call: Callable[[J], R], adaptive: AdaptiveConcurrency) -> Callable[[J], R]:
