@@ -12,6 +12,7 @@ vectors go straight to disk, and the store's index of done rows is a few interva
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import hashlib
 import json
@@ -90,8 +91,6 @@ def embed_file(
     URL). `on_scanned(rows, done_at_start)` is called once the input has been checked; `on_progress` after every
     answer. KeyboardInterrupt (Ctrl-C) leaves the run resumable, as any kill does.
     """
-    import asyncio
-
     check_output(output, sparse=sparse)
     directory = store_directory(output)
     if restart:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..bulk import Progress
 from ..errors import DashScopeError, InputError
 from ..types import TEXT_TYPES
 
@@ -152,7 +153,7 @@ class _Display:
         self._shown = done
         self._last_line = time.monotonic()
 
-    def update(self, progress: Any) -> None:
+    def update(self, progress: Progress) -> None:
         if self._bar is not None:
             self._bar.update(progress.done - self._shown)
             self._bar.set_postfix(tokens=f"{progress.tokens:,}", **{"429s": progress.throttles}, refresh=False)
