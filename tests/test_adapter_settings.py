@@ -12,7 +12,6 @@ from dashscope_embeddings.milvus import DashScopeMilvusHybridEmbeddings, DashSco
 from dashscope_embeddings.qdrant import DashScopeHybridEmbeddings, DashScopeSparseEmbeddings
 from dashscope_embeddings.text import EMBEDDER_SETTINGS, TextEmbedder
 
-
 # `retry` (a RetryPolicy) and `rate_limit` (a RateLimit or a shared limiter) are objects the embedders take, not
 # plain settings; the adapters expose `max_retries` and no rate limit.
 OBJECTS_NOT_SETTINGS = {"model", "retry", "rate_limit"}
