@@ -10,7 +10,7 @@ DashScopeError
 │   ├── PermissionDeniedError (403)
 │   ├── NotFoundError (404)
 │   ├── RateLimitError (429)
-│   └── ServerError (5xx)
+│   ├── ServerError (5xx)
 │   └── JobError                       a batch job ended without every vector (FAILED, cancelled, failed requests)
 ├── APIConnectionError                 no usable HTTP answer (refused, reset, dropped)
 │   └── APITimeoutError

@@ -378,9 +378,15 @@ class Transport:
 
     # -- bulk jobs: any method, any URL ---------------------------------------------------------------------------
 
-    def _job_headers(
-        self, content_type: str | None, headers: Mapping[str, str] | None, authenticated: bool
-    ) -> httpx.Headers:
+    def _job_request(
+        self,
+        method: str,
+        url: str,
+        content: bytes,
+        content_type: str | None,
+        headers: Mapping[str, str] | None,
+        authenticated: bool,
+    ) -> httpx.Request:
         if authenticated:
             out = httpx.Headers(self._headers())
         else:
@@ -390,10 +396,7 @@ class Transport:
         else:
             out["Content-Type"] = content_type
         out.update(headers or {})
-        return out
-
-    def _job_request(self, method: str, url: str, content: bytes, headers: httpx.Headers) -> httpx.Request:
-        return httpx.Request(method, url, content=content, headers=headers, extensions=self._extensions)
+        return httpx.Request(method, url, content=content, headers=out, extensions=self._extensions)
 
     def _injected(
         self, client: httpx.Client | httpx.AsyncClient, request: httpx.Request, authenticated: bool
@@ -451,7 +454,7 @@ class Transport:
         `authenticated=False` sends neither the key nor the workspace header (signed download URLs).
         `idempotent=False`: retried only when the service cannot have acted on it (see the module docstring).
         """
-        request = self._job_request(method, url, content, self._job_headers(content_type, headers, authenticated))
+        request = self._job_request(method, url, content, content_type, headers, authenticated)
         label = f"{method} {request.url.path}"
         attempts = _Attempts(self.retry, self._rng)
         while True:
@@ -478,7 +481,7 @@ class Transport:
         idempotent: bool = True,
     ) -> T:
         """Async `request`: the same rules, awaiting instead of blocking."""
-        request = self._job_request(method, url, content, self._job_headers(content_type, headers, authenticated))
+        request = self._job_request(method, url, content, content_type, headers, authenticated)
         label = f"{method} {request.url.path}"
         attempts = _Attempts(self.retry, self._rng)
         while True:
